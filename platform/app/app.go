@@ -57,7 +57,7 @@ type Env struct {
 
 // Open sets up the process's infrastructure and binds its listeners. On
 // error everything opened so far is closed.
-func Open(ctx context.Context, name string, cfg config.Common) (_ *Env, err error) {
+func Open(ctx context.Context, name string, cfg Config) (_ *Env, err error) {
 	cfg.Resolve()
 	e := &Env{Name: name, Config: cfg, conns: map[string]*grpc.ClientConn{}}
 	defer func() {
@@ -153,7 +153,7 @@ func (e *Env) Conn(service string) (*grpc.ClientConn, error) {
 		target = e.Config.MeshAddr
 	}
 	if target == "" {
-		target = e.GRPCAddr()
+		return e.SelfConn()
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -200,4 +200,29 @@ func (e *Env) close(ctx context.Context) error {
 	}
 	e.closers = nil
 	return errors.Join(errs...)
+}
+
+// Config is the shared process configuration (see package config).
+type Config = config.Common
+
+// SelfConn returns a client connection to this process's own gRPC server
+// (the all-in-one gateway's upstream).
+func (e *Env) SelfConn() (*grpc.ClientConn, error) {
+	target := e.GRPCAddr()
+	if host, port, err := net.SplitHostPort(target); err == nil {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			target = net.JoinHostPort("127.0.0.1", port)
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if cc, ok := e.conns[target]; ok {
+		return cc, nil
+	}
+	cc, err := grpcx.Dial(target, e.Config.MeshToken)
+	if err != nil {
+		return nil, err
+	}
+	e.conns[target] = cc
+	return cc, nil
 }

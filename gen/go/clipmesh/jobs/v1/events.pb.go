@@ -68,13 +68,121 @@ func (x *JobProgressed) GetJob() *Job {
 	return nil
 }
 
+// JobQueued is the work message on the JetStream work queue
+// (clipmesh.jobs.v1.work.<priority>): a worker picks it up and runs the job.
+type JobQueued struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// JobId of the job to run.
+	JobId string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// Tenant that owns the job.
+	Tenant        string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobQueued) Reset() {
+	*x = JobQueued{}
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobQueued) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobQueued) ProtoMessage() {}
+
+func (x *JobQueued) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobQueued.ProtoReflect.Descriptor instead.
+func (*JobQueued) Descriptor() ([]byte, []int) {
+	return file_clipmesh_jobs_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *JobQueued) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *JobQueued) GetTenant() string {
+	if x != nil {
+		return x.Tenant
+	}
+	return ""
+}
+
+// JobCancelRequested is published on clipmesh.jobs.v1.cancel.<job_id> so the
+// replica running the job stops it.
+type JobCancelRequested struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// JobId of the job to stop.
+	JobId         string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JobCancelRequested) Reset() {
+	*x = JobCancelRequested{}
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobCancelRequested) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobCancelRequested) ProtoMessage() {}
+
+func (x *JobCancelRequested) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobCancelRequested.ProtoReflect.Descriptor instead.
+func (*JobCancelRequested) Descriptor() ([]byte, []int) {
+	return file_clipmesh_jobs_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *JobCancelRequested) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
 var File_clipmesh_jobs_v1_events_proto protoreflect.FileDescriptor
 
 const file_clipmesh_jobs_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x1dclipmesh/jobs/v1/events.proto\x12\x10clipmesh.jobs.v1\x1a#clipmesh/jobs/v1/jobs_service.proto\"8\n" +
 	"\rJobProgressed\x12'\n" +
-	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03jobB\xc2\x01\n" +
+	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03job\":\n" +
+	"\tJobQueued\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\"+\n" +
+	"\x12JobCancelRequested\x12\x15\n" +
+	"\x06job_id\x18\x01 \x01(\tR\x05jobIdB\xc2\x01\n" +
 	"\x14com.clipmesh.jobs.v1B\vEventsProtoP\x01Z;github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1;jobsv1\xa2\x02\x03CJX\xaa\x02\x10Clipmesh.Jobs.V1\xca\x02\x10Clipmesh\\Jobs\\V1\xe2\x02\x1cClipmesh\\Jobs\\V1\\GPBMetadata\xea\x02\x12Clipmesh::Jobs::V1b\x06proto3"
 
 var (
@@ -89,13 +197,15 @@ func file_clipmesh_jobs_v1_events_proto_rawDescGZIP() []byte {
 	return file_clipmesh_jobs_v1_events_proto_rawDescData
 }
 
-var file_clipmesh_jobs_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_clipmesh_jobs_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_clipmesh_jobs_v1_events_proto_goTypes = []any{
-	(*JobProgressed)(nil), // 0: clipmesh.jobs.v1.JobProgressed
-	(*Job)(nil),           // 1: clipmesh.jobs.v1.Job
+	(*JobProgressed)(nil),      // 0: clipmesh.jobs.v1.JobProgressed
+	(*JobQueued)(nil),          // 1: clipmesh.jobs.v1.JobQueued
+	(*JobCancelRequested)(nil), // 2: clipmesh.jobs.v1.JobCancelRequested
+	(*Job)(nil),                // 3: clipmesh.jobs.v1.Job
 }
 var file_clipmesh_jobs_v1_events_proto_depIdxs = []int32{
-	1, // 0: clipmesh.jobs.v1.JobProgressed.job:type_name -> clipmesh.jobs.v1.Job
+	3, // 0: clipmesh.jobs.v1.JobProgressed.job:type_name -> clipmesh.jobs.v1.Job
 	1, // [1:1] is the sub-list for method output_type
 	1, // [1:1] is the sub-list for method input_type
 	1, // [1:1] is the sub-list for extension type_name
@@ -115,7 +225,7 @@ func file_clipmesh_jobs_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_jobs_v1_events_proto_rawDesc), len(file_clipmesh_jobs_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

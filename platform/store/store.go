@@ -115,9 +115,7 @@ func Open(ctx context.Context, url, dataDir string) (*DB, error) {
 		return nil, errors.New("store: open: database URL has no scheme " +
 			"(want sqlite://PATH, file:PATH, postgres://... or postgresql://...)")
 	case scheme == "sqlite":
-		if strings.HasPrefix(rest, "//") {
-			rest = rest[2:]
-		}
+		rest = strings.TrimPrefix(rest, "//")
 		if rest == "" || strings.HasPrefix(rest, "?") {
 			return nil, fmt.Errorf("store: open %s: no database path", url)
 		}

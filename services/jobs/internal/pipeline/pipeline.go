@@ -183,7 +183,9 @@ func (p *Pipeline) Run(ctx context.Context, tenant string, job *jobsv1.Job, repo
 		}
 		res, err := streamStage(ctx, r, StageVision, func(ctx context.Context) (grpc.ServerStreamingClient[visionv1.AnalyzeVideoResponse], error) {
 			return p.Vision.AnalyzeVideo(ctx, &visionv1.AnalyzeVideoRequest{VideoId: job.GetVideoId(), IncludeThumbnails: job.GetOptions().GetIncludeThumbnails()})
-		}, func(m *visionv1.AnalyzeVideoResponse) (*commonv1.Progress, *visionv1.VisionResult) { return m.GetProgress(), m.GetResult() })
+		}, func(m *visionv1.AnalyzeVideoResponse) (*commonv1.Progress, *visionv1.VisionResult) {
+			return m.GetProgress(), m.GetResult()
+		})
 		if err == nil {
 			r.mu.Lock()
 			job.Result.Vision = res
@@ -199,7 +201,9 @@ func (p *Pipeline) Run(ctx context.Context, tenant string, job *jobsv1.Job, repo
 		}
 		res, err := streamStage(ctx, r, StageAudio, func(ctx context.Context) (grpc.ServerStreamingClient[audiov1.AnalyzeAudioResponse], error) {
 			return p.Audio.AnalyzeAudio(ctx, &audiov1.AnalyzeAudioRequest{VideoId: job.GetVideoId()})
-		}, func(m *audiov1.AnalyzeAudioResponse) (*commonv1.Progress, *audiov1.AudioResult) { return m.GetProgress(), m.GetResult() })
+		}, func(m *audiov1.AnalyzeAudioResponse) (*commonv1.Progress, *audiov1.AudioResult) {
+			return m.GetProgress(), m.GetResult()
+		})
 		if err == nil {
 			r.mu.Lock()
 			job.Result.Audio = res
@@ -215,7 +219,9 @@ func (p *Pipeline) Run(ctx context.Context, tenant string, job *jobsv1.Job, repo
 		}
 		res, err := streamStage(ctx, r, StageTranscribe, func(ctx context.Context) (grpc.ServerStreamingClient[transcribev1.TranscribeResponse], error) {
 			return p.Transcribe.Transcribe(ctx, &transcribev1.TranscribeRequest{VideoId: job.GetVideoId(), Language: job.GetOptions().GetLanguage()})
-		}, func(m *transcribev1.TranscribeResponse) (*commonv1.Progress, *transcribev1.Transcript) { return m.GetProgress(), m.GetTranscript() })
+		}, func(m *transcribev1.TranscribeResponse) (*commonv1.Progress, *transcribev1.Transcript) {
+			return m.GetProgress(), m.GetTranscript()
+		})
 		if err == nil {
 			r.mu.Lock()
 			job.Result.Transcript = res

@@ -28,7 +28,8 @@
 // cannot forge the keys the mesh trusts between its own services.
 //
 // Around the mux: request body limits (a JSON body is small; an upload has
-// its own, larger limit, and both answer 413 naming the limit), CORS when
+// its own, larger limit; an oversize upload is 400 like any bad file, any other
+// oversize body 413, both naming the limit), CORS when
 // origins are configured, a recover that logs a panic and answers 500
 // "internal error", and OpenTelemetry (otelhttp), whose span is named after
 // the matched route, e.g. "GET /v1/videos/{video_id}".

@@ -39,7 +39,7 @@ const (
 // Options configure the gateway.
 type Options struct {
 	// MaxUploadBytes is the largest accepted upload (POST /v1/videos body);
-	// 0 means DefaultMaxUploadBytes. A bigger upload is answered 413 with the
+	// 0 means DefaultMaxUploadBytes. A bigger upload is answered 400 (InvalidArgument) with the
 	// limit in the message, and the stream to the server is cancelled.
 	MaxUploadBytes int64
 	// MaxRequestBytes is the largest accepted body of any other request;

@@ -398,7 +398,7 @@ func TestUploadOverLimit(t *testing.T) {
 		name string
 		// body returns the content type and body; streamed bodies have no
 		// Content-Length. Sizes stay within what net/http drains after a
-		// handler, so the early 413 reaches the client reliably.
+		// handler, so the early 400 reaches the client reliably.
 		body func(t *testing.T, f *fakeVideos) (string, io.Reader)
 		// streamAborted: the server saw an Upload stream and it must end
 		// cancelled; otherwise the server must not be called at all.
@@ -434,15 +434,15 @@ func TestUploadOverLimit(t *testing.T) {
 			ct, body := tc.body(t, f)
 
 			code, _, resp := do(t, newRequest(t, http.MethodPost, hs.URL+"/v1/videos", ct, body))
-			if code != http.StatusRequestEntityTooLarge {
-				t.Fatalf("status = %d, want 413; body %s", code, resp)
+			if code != http.StatusBadRequest {
+				t.Fatalf("status = %d, want 400; body %s", code, resp)
 			}
 			e := decodeError(t, resp)
 			if !strings.Contains(e.Message, fmt.Sprint(limit)) {
 				t.Errorf("message %q does not state the limit %d", e.Message, limit)
 			}
-			if e.Code != int(codes.ResourceExhausted) {
-				t.Errorf("code = %d, want %d", e.Code, codes.ResourceExhausted)
+			if e.Code != int(codes.InvalidArgument) {
+				t.Errorf("code = %d, want %d", e.Code, codes.InvalidArgument)
 			}
 
 			if !tc.streamAborted {

@@ -113,14 +113,19 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 // handleError is the mux's error handler: grpc-gateway's default (status
 // from runtime.HTTPStatusFromCode, body {"code","message","details"}), except
-// that a body over its limit is 413 naming the limit. The gRPC code in that
-// body is ResourceExhausted, what gRPC itself answers for an oversized
-// message.
+// for a body over its limit. An oversize upload is a bad file like any
+// other (400, InvalidArgument, naming the limit), as the jobs service
+// answers over gRPC; any other oversize body is 413 (ResourceExhausted, what
+// gRPC itself answers for an oversized message).
 func (g *gateway) handleError(ctx context.Context, mux *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 	if st := stateFrom(r.Context()); st != nil && st.tooLarge.Load() {
+		httpCode, code := http.StatusRequestEntityTooLarge, codes.ResourceExhausted
+		if st.what == "upload" {
+			httpCode, code = http.StatusBadRequest, codes.InvalidArgument
+		}
 		err = &runtime.HTTPStatusError{
-			HTTPStatus: http.StatusRequestEntityTooLarge,
-			Err:        status.Errorf(codes.ResourceExhausted, "%s exceeds the limit of %d bytes (%s)", st.what, st.limit, iecBytes(st.limit)),
+			HTTPStatus: httpCode,
+			Err:        status.Errorf(code, "%s exceeds the limit of %d bytes (%s)", st.what, st.limit, iecBytes(st.limit)),
 		}
 	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, g.errMarshaler, w, r, err)

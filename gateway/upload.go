@@ -35,7 +35,7 @@ const chunkSize = 1 << 20
 // Memory per upload is one chunk buffer, reused for every chunk.
 //
 // The body limit (MaxUploadBytes) is applied by limitBody before this runs;
-// handleError turns a read cut off by it into a 413.
+// handleError turns a read cut off by it into a 400 naming the limit.
 func (g *gateway) upload(w http.ResponseWriter, r *http.Request, _ map[string]string) {
 	_, outbound := runtime.MarshalerForRequest(g.mux, r)
 	// Cancelling ctx aborts the gRPC stream. It is derived from the request,
@@ -206,7 +206,7 @@ func partSize(part *multipart.Part) int64 {
 }
 
 // bodyError classifies an error reading the request body. A body over the
-// limit becomes a 413 in handleError whatever is returned here.
+// limit becomes a 400 in handleError whatever is returned here.
 func (g *gateway) bodyError(r *http.Request, err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err

@@ -131,8 +131,7 @@ func uploadOperation() map[string]any {
 		"responses": map[string]any{
 			"201":     uploaded("The video was stored."),
 			"200":     uploaded("The same content was already stored; this is the existing video."),
-			"400":     status("The body is not multipart/form-data, has no \"file\" field, or the video was rejected."),
-			"413":     status("The upload exceeds the gateway's limit, which the message states."),
+			"400":     status("The body is not multipart/form-data, has no \"file\" field, the file is over the upload limit (the message states it), or the media was rejected (empty, corrupt, truncated, not media)."),
 			"default": status("An unexpected error response."),
 		},
 		"tags": []any{"VideoService"},

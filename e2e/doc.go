@@ -24,7 +24,7 @@
 // The tests need ffmpeg and ffprobe (the fixtures are generated with them,
 // and the server probes uploads with ffprobe) and run on Unix only: each
 // child process gets its own process group so a failed test kills all of it.
-// They are slow by unit-test standards (about half a minute), so
+// They are slow by unit-test standards (10-20 s with a warm build cache), so
 // `go test -short` skips them, and then nothing is built.
 //
 // Run them with:

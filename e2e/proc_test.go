@@ -62,11 +62,17 @@ type proc struct {
 // CLIPMESH_* or OTEL_* variable that could change what is tested (a
 // developer's CLIPMESH_API_KEY, CLIPMESH_DATA_DIR, an OTLP endpoint), with
 // HOME and the XDG directories pointed at an empty temporary directory so
-// nothing is read from or written to the real home, then extra.
-func childEnv(t *testing.T, extra ...string) []string {
+// nothing is read from or written to the real home.
+func childEnv(t *testing.T) []string {
 	t.Helper()
-	home := t.TempDir()
-	var env []string
+	env, _ := childEnvHome(t)
+	return env
+}
+
+// childEnvHome is childEnv that also returns the temporary home directory.
+func childEnvHome(t *testing.T) (env []string, home string) {
+	t.Helper()
+	home = t.TempDir()
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
@@ -79,7 +85,7 @@ func childEnv(t *testing.T, extra ...string) []string {
 	env = append(env, "HOME="+home,
 		"XDG_DATA_HOME="+home+"/.local/share", "XDG_CACHE_HOME="+home+"/.cache",
 		"XDG_CONFIG_HOME="+home+"/.config", "XDG_STATE_HOME="+home+"/.local/state")
-	return append(env, extra...)
+	return env, home
 }
 
 // startProc starts the binary with args in its own process group. At

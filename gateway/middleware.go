@@ -128,7 +128,19 @@ func (g *gateway) handleError(ctx context.Context, mux *runtime.ServeMux, _ runt
 			Err:        status.Errorf(code, "%s exceeds the limit of %d bytes (%s)", st.what, st.limit, iecBytes(st.limit)),
 		}
 	}
+	if status.Code(err) == codes.Unauthenticated {
+		w = challengeWriter{w}
+	}
 	runtime.DefaultHTTPErrorHandler(ctx, mux, g.errMarshaler, w, r, err)
+}
+
+// challengeWriter sends a proper RFC 6750 challenge: grpc-gateway's default
+// puts the status message in WWW-Authenticate, which is not one.
+type challengeWriter struct{ http.ResponseWriter }
+
+func (c challengeWriter) WriteHeader(code int) {
+	c.Header().Set("WWW-Authenticate", `Bearer realm="clipmesh"`)
+	c.ResponseWriter.WriteHeader(code)
 }
 
 // iecBytes writes n for people: 8589934592 → "8 GiB", 1536 → "1.5 KiB".

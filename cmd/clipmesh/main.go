@@ -4,6 +4,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/alecthomas/kong"
 
 	"github.com/clipmesh/clipmesh/platform/app"
@@ -27,6 +29,6 @@ func main() {
 type versionCmd struct{}
 
 func (versionCmd) Run() error {
-	println("clipmesh", app.Version)
+	fmt.Println("clipmesh", app.Version)
 	return nil
 }

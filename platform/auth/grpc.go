@@ -51,6 +51,13 @@ func CheckStartup(ctx context.Context, keys *Keys, addrs ...string) (allowAnonym
 		return false, err
 	}
 	if n == 0 {
+		var bound []string
+		for _, a := range addrs {
+			if a != "" {
+				bound = append(bound, a)
+			}
+		}
+		addrs = bound
 		return false, fmt.Errorf("auth: refusing to listen on %s without API keys: create one with `clipmesh keys create --tenant T --role admin`, or bind to 127.0.0.1", strings.Join(addrs, ", "))
 	}
 	return false, nil

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
+	"regexp"
 	"time"
 )
 
@@ -67,16 +67,19 @@ func (c Common) LogValue() slog.Value {
 	)
 }
 
-// MaskURL hides the password of a URL like scheme://user:pass@host.
+// MaskURL hides the passwords of a URL like scheme://user:pass@host (or of
+// each URL of a comma-separated list), and the values of password= and
+// sslpassword= parameters, in a URL query or a key=value connection string.
 func MaskURL(u string) string {
-	at := strings.LastIndex(u, "@")
-	scheme := strings.Index(u, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return u
-	}
-	cred := u[scheme+3 : at]
-	if user, _, ok := strings.Cut(cred, ":"); ok {
-		return u[:scheme+3] + user + ":xxxxx" + u[at:]
-	}
-	return u
+	u = userinfoPassword.ReplaceAllString(u, "${1}:xxxxx@")
+	return paramPassword.ReplaceAllString(u, "${1}${2}xxxxx")
 }
+
+var (
+	// userinfoPassword matches ://user:password@; the password may itself
+	// contain '@' (the last one before the path ends it).
+	userinfoPassword = regexp.MustCompile(`(://[^:/?#@,\s]*):[^/?#\s]*@`)
+	// paramPassword matches a password or sslpassword parameter and its
+	// value, quoted or not.
+	paramPassword = regexp.MustCompile(`(?i)(^|[?&;\s])((?:ssl)?password\s*=\s*)('[^']*'|[^&;\s]*)`)
+)

@@ -60,9 +60,10 @@ type Options struct {
 	Metrics http.Handler
 	// Auth authenticates gRPC calls.
 	Auth *auth.Authenticator
-	// Health holds the readiness checks; Run adds each Readier's.
+	// Health holds the readiness checks; Run adds each Readier's (nil
+	// means a new Checker).
 	Health *health.Checker
-	// Logger logs server events.
+	// Logger logs server events (nil means slog.Default()).
 	Logger *slog.Logger
 	// ShutdownTimeout bounds the graceful stop (default 15s).
 	ShutdownTimeout time.Duration
@@ -76,6 +77,9 @@ type Options struct {
 // NewGRPCServer returns a gRPC server with OpenTelemetry stats handlers,
 // panic recovery and authentication.
 func NewGRPCServer(opts Options) *grpc.Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
 	maxRecv := opts.MaxRecvBytes
 	if maxRecv == 0 {
 		maxRecv = 16 << 20
@@ -100,6 +104,12 @@ func NewGRPCServer(opts Options) *grpc.Server {
 func Run(ctx context.Context, opts Options, services ...Service) error {
 	if opts.ShutdownTimeout == 0 {
 		opts.ShutdownTimeout = 15 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Health == nil {
+		opts.Health = health.New()
 	}
 	log := opts.Logger
 	gs := NewGRPCServer(opts)

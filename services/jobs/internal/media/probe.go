@@ -118,7 +118,7 @@ func (p Prober) Probe(ctx context.Context, path string) (Info, error) {
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return Info{}, fmt.Errorf("%w: not a readable media file: %s", ErrInvalid, lastLine(stderr.String()))
+			return Info{}, fmt.Errorf("%w: not a readable media file: %s", ErrInvalid, lastLine(scrub(stderr.String(), path)))
 		}
 		return Info{}, fmt.Errorf("media: run %s: %w", bin, err)
 	}
@@ -164,7 +164,7 @@ func (p Prober) Probe(ctx context.Context, path string) (Info, error) {
 			}
 		}
 	}
-	if err := p.validate(info, stderr.String()); err != nil {
+	if err := p.validate(info, scrub(stderr.String(), path)); err != nil {
 		return Info{}, err
 	}
 	if err := p.decodes(ctx, path, info); err != nil {
@@ -218,7 +218,7 @@ func (p Prober) decodes(ctx context.Context, path string, info Info) error {
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("%w: the streams do not decode: %s", ErrInvalid, lastLine(stderr.String()))
+			return fmt.Errorf("%w: the streams do not decode: %s", ErrInvalid, lastLine(scrub(stderr.String(), path)))
 		}
 		return fmt.Errorf("media: run ffmpeg: %w", err)
 	}
@@ -254,6 +254,13 @@ func (p Prober) complete(ctx context.Context, bin, path string, info Info) error
 		}
 	}
 	return nil
+}
+
+// scrub removes the server's spool path from a tool's message: the client
+// learns what is wrong with its file, not where the server keeps it.
+func scrub(msg, path string) string {
+	msg = strings.ReplaceAll(msg, path+": ", "")
+	return strings.ReplaceAll(msg, path, "the file")
 }
 
 func lastLine(s string) string {

@@ -156,8 +156,11 @@ func (r *Runner) Start(ctx context.Context) error {
 // another could run.
 func (r *Runner) work(ctx context.Context, cons jetstream.Consumer) {
 	for ctx.Err() == nil {
-		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(2*time.Second))
+		// The pull ends with ctx, so shutdown does not wait for an idle poll.
+		fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		batch, err := cons.Fetch(1, jetstream.FetchContext(fctx))
 		if err != nil {
+			cancel()
 			if ctx.Err() == nil {
 				r.Logger.WarnContext(ctx, "fetch work", "err", err)
 				time.Sleep(time.Second)
@@ -167,6 +170,7 @@ func (r *Runner) work(ctx context.Context, cons jetstream.Consumer) {
 		for msg := range batch.Messages() {
 			r.handle(ctx, msg)
 		}
+		cancel()
 	}
 }
 

@@ -275,6 +275,7 @@ func TestCheckStartup(t *testing.T) {
 		{"loopback with keys", withKey, []string{"[::1]:9090", "localhost:8080"}, true, false},
 		{"all interfaces without keys", empty, []string{"127.0.0.1:9090", ":8080"}, false, true},
 		{"public without keys", empty, []string{"0.0.0.0:9090"}, false, true},
+		{"public without keys, unset listeners", empty, []string{"0.0.0.0:9090", "", "127.0.0.1:6060", ""}, false, true},
 		{"only revoked keys", revoked, []string{"0.0.0.0:9090"}, false, true},
 		{"public with a key", withKey, []string{"0.0.0.0:9090", "10.0.0.1:8080"}, false, false},
 	} {
@@ -300,6 +301,9 @@ func TestCheckStartup(t *testing.T) {
 				if a != "" && !strings.Contains(err.Error(), a) {
 					t.Errorf("CheckStartup() error %q does not name the address %q", err, a)
 				}
+			}
+			if strings.Contains(err.Error(), ", ,") || strings.Contains(err.Error(), ", without") {
+				t.Errorf("CheckStartup() error %q lists unset listeners", err)
 			}
 		})
 	}

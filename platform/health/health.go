@@ -36,6 +36,13 @@ func New(services ...string) *Checker {
 // GRPC returns the grpc.health.v1 server to register.
 func (c *Checker) GRPC() *health.Server { return c.grpc }
 
+// Track adds gRPC service names whose status follows the checks.
+func (c *Checker) Track(services ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.services = append(c.services, services...)
+}
+
 // Add registers a named readiness check.
 func (c *Checker) Add(name string, fn Check) {
 	c.mu.Lock()
@@ -95,7 +102,10 @@ func (c *Checker) publish(ctx context.Context) {
 	if len(c.Evaluate(ctx)) > 0 {
 		st = healthpb.HealthCheckResponse_NOT_SERVING
 	}
-	for _, s := range c.services {
+	c.mu.Lock()
+	services := append([]string(nil), c.services...)
+	c.mu.Unlock()
+	for _, s := range services {
 		c.grpc.SetServingStatus(s, st)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -128,6 +129,7 @@ func Run(ctx context.Context, opts Options, services ...Service) error {
 	for _, n := range names {
 		opts.Health.GRPC().SetServingStatus(n, healthpb.HealthCheckResponse_SERVING)
 	}
+	opts.Health.Track(names...)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", opts.Health.Healthz)
@@ -174,13 +176,17 @@ func Run(ctx context.Context, opts Options, services ...Service) error {
 			return nil
 		})
 	}
-	workers, _ := errgroup.WithContext(workCtx)
+	// A worker that fails (not on shutdown) takes the process down, so an
+	// orchestrator restarts it instead of leaving it serving without work.
+	var workers sync.WaitGroup
 	for _, s := range services {
 		if st, ok := s.(Starter); ok {
-			workers.Go(func() error {
+			workers.Add(1)
+			g.Go(func() error {
+				defer workers.Done()
 				if err := st.Start(workCtx); err != nil && !errors.Is(err, context.Canceled) {
 					log.ErrorContext(ctx, "worker stopped", "service", s.Name(), "err", err)
-					return err
+					return fmt.Errorf("%s worker: %w", s.Name(), err)
 				}
 				return nil
 			})
@@ -209,7 +215,7 @@ func Run(ctx context.Context, opts Options, services ...Service) error {
 			<-stopped
 		}
 		stopWork()
-		_ = workers.Wait()
+		workers.Wait()
 		for _, f := range opts.OnStop {
 			if err := f(sctx); err != nil {
 				runErr = errors.Join(runErr, err)

@@ -719,3 +719,22 @@ func TestRunMinimalOptions(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// failingWorker is a service whose background work fails at once.
+type failingWorker struct{ plainService }
+
+func (failingWorker) Start(context.Context) error { return errors.New("queue gone") }
+
+func TestFailingWorkerStopsTheProcess(t *testing.T) {
+	t.Parallel()
+	r := start(t, server.Options{}, failingWorker{plainService{newTestService()}})
+	select {
+	case err := <-r.done:
+		close(r.done)
+		if err == nil || !strings.Contains(err.Error(), "queue gone") {
+			t.Fatalf("Run returned %v, want the worker's error", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run kept serving after its worker failed")
+	}
+}

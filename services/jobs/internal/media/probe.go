@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -190,7 +191,7 @@ func (p Prober) validate(info Info, stderr string) error {
 		return fmt.Errorf("%w: duration is zero or unknown (corrupt or truncated?)", ErrInvalid)
 	}
 	if l := p.Limits.MaxDurationSeconds; l > 0 && info.DurationSeconds > l {
-		return fmt.Errorf("%w: duration %.0f s is over the limit of %.0f s", ErrInvalid, info.DurationSeconds, l)
+		return fmt.Errorf("%w: duration %s s is over the limit of %s s", ErrInvalid, seconds(info.DurationSeconds), seconds(l))
 	}
 	if l := p.Limits.MaxPixels; l > 0 && info.Video != nil && info.Video.Width*info.Video.Height > l {
 		return fmt.Errorf("%w: frame %dx%d is over the limit of %d pixels", ErrInvalid, info.Video.Width, info.Video.Height, l)
@@ -254,6 +255,12 @@ func (p Prober) complete(ctx context.Context, bin, path string, info Info) error
 		}
 	}
 	return nil
+}
+
+// seconds formats a time to the millisecond without trailing zeros, so a
+// refusal never reads "12 s is over the limit of 12 s".
+func seconds(s float64) string {
+	return strconv.FormatFloat(math.Round(s*1000)/1000, 'f', -1, 64)
 }
 
 // scrub removes the server's spool path from a tool's message: the client

@@ -52,8 +52,11 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
-		return err
+	// A status from below (the upload stream's own) is passed on as it
+	// is, without the wrapping that would leak into its message.
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK {
+		return se.GRPCStatus().Err()
 	}
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -298,6 +301,13 @@ func (s *Server) CancelJob(ctx context.Context, req *jobsv1.CancelJobRequest) (*
 	return &jobsv1.CancelJobResponse{Job: job}, nil
 }
 
+// stale reports whether next is older than cur, the job already held: an
+// announcement published before the store was read can arrive after it,
+// and must not send the job back in time. A final state always counts.
+func stale(next, cur *jobsv1.Job) bool {
+	return !jobstore.Final(next.GetState()) && next.GetUpdateTime().AsTime().Before(cur.GetUpdateTime().AsTime())
+}
+
 // WatchJob implements JobService.WatchJob: the job now, then each change
 // announced on NATS by whichever replica runs it, until it is final. A
 // periodic re-read covers any missed announcement.
@@ -342,11 +352,11 @@ func (s *Server) WatchJob(req *jobsv1.WatchJobRequest, stream grpc.ServerStreami
 			return s.toStatus(ctx, ctx.Err())
 		case m := <-ch:
 			var ev jobsv1.JobProgressed
-			if err := proto.Unmarshal(m.Data, &ev); err == nil && ev.GetJob() != nil {
+			if err := proto.Unmarshal(m.Data, &ev); err == nil && ev.GetJob() != nil && !stale(ev.GetJob(), job) {
 				job = ev.GetJob()
 			}
 		case <-tick.C:
-			if fresh, err := s.Jobs.Get(ctx, t, job.GetId()); err == nil {
+			if fresh, err := s.Jobs.Get(ctx, t, job.GetId()); err == nil && !stale(fresh, job) {
 				job = fresh
 			}
 		}

@@ -364,6 +364,9 @@ func TestUploadRefusesBadInput(t *testing.T) {
 							t.Errorf("Upload error %q does not say %q", msg, w)
 						}
 					}
+					if strings.Contains(msg, "rpc error") || strings.Contains(msg, "catalog:") {
+						t.Errorf("Upload error %q shows the server's own wrapping", msg)
+					}
 					if dir := s.env.Library.TempDir; strings.Contains(msg, dir) {
 						t.Errorf("Upload error %q shows the server's spool directory %s", msg, dir)
 					}

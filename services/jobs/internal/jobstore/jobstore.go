@@ -100,6 +100,35 @@ func (s *Store) Update(ctx context.Context, tenant string, job *jobsv1.Job) erro
 	return nil
 }
 
+// ErrFinal means the job reached a final state (e.g. it was cancelled)
+// since the caller read it, so the caller's write was not applied.
+var ErrFinal = errors.New("job already finished")
+
+// UpdateUnlessFinal stores the job's new state only while the stored job is
+// not final, so a worker never overwrites a cancellation made meanwhile.
+func (s *Store) UpdateUnlessFinal(ctx context.Context, tenant string, job *jobsv1.Job) error {
+	job.UpdateTime = timestamppb.Now()
+	raw, err := protojson.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("jobstore: encode job: %w", err)
+	}
+	res, err := s.DB.ExecContext(ctx, `UPDATE jobs SET state = $1, job_json = $2, updated_at = $3
+		WHERE tenant = $4 AND id = $5 AND state NOT IN ($6, $7, $8, $9)`,
+		int(job.GetState()), string(raw), job.UpdateTime.AsTime().UnixNano(), tenant, job.GetId(),
+		int(jobsv1.JobState_JOB_STATE_SUCCEEDED), int(jobsv1.JobState_JOB_STATE_FAILED),
+		int(jobsv1.JobState_JOB_STATE_CANCELLED), int(jobsv1.JobState_JOB_STATE_DEAD_LETTER))
+	if err != nil {
+		return fmt.Errorf("jobstore: update job: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Get(ctx, tenant, job.GetId()); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %s", ErrFinal, job.GetId())
+	}
+	return nil
+}
+
 // List returns up to limit of the tenant's jobs (optionally of one video),
 // newest first, without their results.
 func (s *Store) List(ctx context.Context, tenant, videoID string, limit int, pageToken string) ([]*jobsv1.Job, string, error) {

@@ -89,3 +89,36 @@ func TestStore(t *testing.T) {
 		}
 	})
 }
+
+func TestUpdateUnlessFinal(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		s := &jobstore.Store{DB: db.DB}
+		ctx := t.Context()
+		j := &jobsv1.Job{Id: "job_x", VideoId: "vid_1", State: jobsv1.JobState_JOB_STATE_QUEUED}
+		if _, _, err := s.Create(ctx, "acme", j, ""); err != nil {
+			t.Fatal(err)
+		}
+		j.State = jobsv1.JobState_JOB_STATE_RUNNING
+		if err := s.UpdateUnlessFinal(ctx, "acme", j); err != nil {
+			t.Fatalf("running over queued: %v", err)
+		}
+		// A cancellation lands; the worker's later writes must not undo it.
+		cancelled := &jobsv1.Job{Id: "job_x", VideoId: "vid_1", State: jobsv1.JobState_JOB_STATE_CANCELLED}
+		if err := s.UpdateUnlessFinal(ctx, "acme", cancelled); err != nil {
+			t.Fatalf("cancel over running: %v", err)
+		}
+		j.State = jobsv1.JobState_JOB_STATE_SUCCEEDED
+		if err := s.UpdateUnlessFinal(ctx, "acme", j); !errors.Is(err, jobstore.ErrFinal) {
+			t.Fatalf("succeeded over cancelled = %v, want ErrFinal", err)
+		}
+		got, err := s.Get(ctx, "acme", "job_x")
+		if err != nil || got.GetState() != jobsv1.JobState_JOB_STATE_CANCELLED {
+			t.Fatalf("stored state = %v (%v), want cancelled", got.GetState(), err)
+		}
+		if err := s.UpdateUnlessFinal(ctx, "other", j); !errors.Is(err, jobstore.ErrNotFound) {
+			t.Fatalf("another tenant's job = %v, want ErrNotFound", err)
+		}
+	})
+}

@@ -146,8 +146,9 @@ func (r *run) modality(name string, state commonv1.ModalityState, reason string,
 }
 
 // Run executes the job's stages. ctx carries the caller's principal (the
-// job's tenant). Stages already done (a retried job) are not redone. It
-// returns an error only when the job as a whole fails or is cancelled.
+// job's tenant). A redelivered job runs every stage again (resuming from
+// the first unfinished stage comes with the jobs issue). It returns an error
+// only when the job as a whole fails or is cancelled.
 func (p *Pipeline) Run(ctx context.Context, tenant string, job *jobsv1.Job, report Reporter) error {
 	r := &run{job: job, report: report}
 	if job.Result == nil {

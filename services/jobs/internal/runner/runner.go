@@ -106,7 +106,10 @@ func (r *Runner) Cancel(ctx context.Context, tenant, id string) (*jobsv1.Job, er
 	}
 	job.State = jobsv1.JobState_JOB_STATE_CANCELLED
 	job.Error = "cancelled by request"
-	if err := r.Store.Update(ctx, tenant, job); err != nil {
+	if err := r.Store.UpdateUnlessFinal(ctx, tenant, job); err != nil {
+		if errors.Is(err, jobstore.ErrFinal) { // it finished meanwhile
+			return r.Store.Get(ctx, tenant, id)
+		}
 		return nil, err
 	}
 	r.publish(ctx, job)
@@ -223,7 +226,11 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	job.Attempts++
 	job.State = jobsv1.JobState_JOB_STATE_RUNNING
 	job.Error = ""
-	if err := r.Store.Update(mctx, q.GetTenant(), job); err != nil {
+	if err := r.Store.UpdateUnlessFinal(mctx, q.GetTenant(), job); err != nil {
+		if errors.Is(err, jobstore.ErrFinal) { // cancelled before it started
+			_ = msg.Ack()
+			return
+		}
 		r.Logger.ErrorContext(mctx, "mark running", "job_id", job.GetId(), "err", err)
 		_ = msg.NakWithDelay(5 * time.Second)
 		return
@@ -243,7 +250,11 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 		}
 		last, lastStage = time.Now(), stage
 		snapshot := proto.Clone(j).(*jobsv1.Job)
-		if err := r.Store.Update(mctx, q.GetTenant(), snapshot); err != nil {
+		if err := r.Store.UpdateUnlessFinal(mctx, q.GetTenant(), snapshot); err != nil {
+			if errors.Is(err, jobstore.ErrFinal) {
+				cancel() // cancelled meanwhile, perhaps from another replica
+				return
+			}
 			log.WarnContext(mctx, "store progress", "err", err)
 		}
 		r.publish(mctx, snapshot)
@@ -253,7 +264,7 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 	case ctx.Err() != nil:
 		// This worker is shutting down: leave the job to another.
 		job.State = jobsv1.JobState_JOB_STATE_QUEUED
-		_ = r.Store.Update(context.WithoutCancel(mctx), q.GetTenant(), job)
+		_ = r.Store.UpdateUnlessFinal(context.WithoutCancel(mctx), q.GetTenant(), job)
 		_ = msg.Nak()
 		log.InfoContext(mctx, "job handed back on shutdown")
 		return
@@ -265,7 +276,13 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 		job.State = jobsv1.JobState_JOB_STATE_SUCCEEDED
 		job.Progress = &commonv1.Progress{Stage: "done", Fraction: 1, Message: "done", UpdateTime: timestamppb.Now()}
 	}
-	if err := r.Store.Update(mctx, q.GetTenant(), job); err != nil {
+	if err := r.Store.UpdateUnlessFinal(mctx, q.GetTenant(), job); err != nil {
+		if errors.Is(err, jobstore.ErrFinal) {
+			// Cancelled while running: the stored cancellation stands.
+			_ = msg.Ack()
+			log.InfoContext(mctx, "job was cancelled while running")
+			return
+		}
 		log.ErrorContext(mctx, "store final state", "err", err)
 		_ = msg.NakWithDelay(5 * time.Second)
 		return

@@ -63,8 +63,7 @@ func maxBytes(n int64) option { return func(o *testOptions) { o.maxBytes = n } }
 func limits(l media.Limits) option { return func(o *testOptions) { o.limits = l } }
 
 // noWorkers sets the queue up but starts no worker until startWorkers:
-// submitted jobs stay queued. Tests that run no job use it to stop fast: a
-// worker takes up to its 2 s fetch wait to stop.
+// submitted jobs stay queued, so tests that run no job see nothing move.
 func noWorkers() option { return func(o *testOptions) { o.noWorkers = true } }
 
 // testEnv is one jobs service on bufconn with its real infrastructure:

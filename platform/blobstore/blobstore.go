@@ -11,6 +11,7 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/blob/fileblob"
 	_ "gocloud.dev/blob/memblob" // mem:// for tests
+	_ "gocloud.dev/blob/s3blob"  // s3:// for S3-compatible stores at scale
 )
 
 // Open returns the bucket named by url, or a folder under dataDir when url

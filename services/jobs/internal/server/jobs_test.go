@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
@@ -262,6 +263,11 @@ func TestAnalyzeIdempotencyAndListJobs(t *testing.T) {
 		again := analyze(acme, &jobsv1.AnalyzeRequest{VideoId: cuts.GetId(), IdempotencyKey: "k1", Priority: jobsv1.Priority_PRIORITY_HIGH})
 		if diff := cmp.Diff(first, again, protocmp.Transform()); diff != "" {
 			t.Errorf("same idempotency key, second Analyze (-first +second):\n%s", diff)
+		}
+		// The REST Idempotency-Key header arrives as metadata and counts too.
+		viaHeader := analyze(metadata.AppendToOutgoingContext(acme, "idempotency-key", "k1"), &jobsv1.AnalyzeRequest{VideoId: cuts.GetId()})
+		if viaHeader.GetId() != first.GetId() {
+			t.Errorf("Idempotency-Key metadata gave job %s, want %s", viaHeader.GetId(), first.GetId())
 		}
 		if first.GetPriority() != jobsv1.Priority_PRIORITY_HIGH {
 			t.Errorf("priority = %v, want HIGH", first.GetPriority())

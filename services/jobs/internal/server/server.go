@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -214,6 +215,14 @@ func (s *Server) Analyze(ctx context.Context, req *jobsv1.AnalyzeRequest) (*jobs
 	}
 	if err := validID("video_id", req.GetVideoId(), "vid_"); err != nil {
 		return nil, err
+	}
+	// REST clients may send the standard Idempotency-Key header instead.
+	if req.GetIdempotencyKey() == "" {
+		if md, ok := metadata.FromIncomingContext(ctx); ok {
+			if v := md.Get("idempotency-key"); len(v) > 0 {
+				req.IdempotencyKey = v[0]
+			}
+		}
 	}
 	if len(req.GetIdempotencyKey()) > 200 {
 		return nil, status.Error(codes.InvalidArgument, "idempotency_key is longer than 200 characters")

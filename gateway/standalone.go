@@ -19,6 +19,9 @@ import (
 	"github.com/clipmesh/clipmesh/platform/telemetry"
 )
 
+// Version is the build version, set with -ldflags "-X github.com/clipmesh/clipmesh/gateway.Version=...".
+var Version = "dev"
+
 // StandaloneConfig configures the gateway run as its own process.
 type StandaloneConfig struct {
 	HTTPAddr        string        `name:"http-addr" env:"CLIPMESH_HTTP_ADDR" default:"127.0.0.1:8080" help:"REST listen address."`
@@ -37,11 +40,11 @@ var services = []string{"jobs", "vision", "audio", "transcribe", "nlp", "analyti
 // until ctx is done. The gateway holds no state: API keys are checked by the
 // services it forwards to.
 func RunStandalone(ctx context.Context, cfg StandaloneConfig) error {
-	log, err := logging.New(os.Stderr, "gateway", "dev", cfg.LogLevel, cfg.LogFormat)
+	log, err := logging.New(os.Stderr, "gateway", Version, cfg.LogLevel, cfg.LogFormat)
 	if err != nil {
 		return err
 	}
-	tel, err := telemetry.Setup(ctx, "gateway", "dev")
+	tel, err := telemetry.Setup(ctx, "gateway", Version)
 	if err != nil {
 		return err
 	}

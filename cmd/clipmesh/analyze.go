@@ -179,7 +179,7 @@ func (a *analyzeCmd) one(ctx context.Context, videos videosv1.VideoServiceClient
 		if bar != nil {
 			bar.SetCurrent(int64(frac * 1000))
 		} else {
-			fmt.Fprintf(os.Stderr, "%s: %s %.0f%%\n", name, s, frac*100)
+			fmt.Fprintf(os.Stderr, "%s: %3.0f%% %s\n", name, frac*100, s)
 		}
 	}
 	say("uploading", 0)
@@ -208,12 +208,12 @@ func (a *analyzeCmd) one(ctx context.Context, videos videosv1.VideoServiceClient
 			return nil, fmt.Errorf("watch job: %w", err)
 		}
 		job = m.GetJob()
-		msg := strings.TrimPrefix(job.GetState().String(), "JOB_STATE_")
+		msg := strings.ToLower(strings.TrimPrefix(job.GetState().String(), "JOB_STATE_"))
 		if p := job.GetProgress(); p != nil && job.GetState() == jobsv1.JobState_JOB_STATE_RUNNING {
 			msg = p.GetMessage()
 		}
 		if bar != nil || msg != lastMsg {
-			say(strings.ToLower(msg), job.GetProgress().GetFraction())
+			say(msg, job.GetProgress().GetFraction())
 			lastMsg = msg
 		}
 	}

@@ -177,7 +177,9 @@ func (a *analyzeCmd) one(ctx context.Context, videos videosv1.VideoServiceClient
 	say := func(s string, frac float64) {
 		stage.Store(s)
 		if bar != nil {
-			bar.SetCurrent(int64(frac * 1000))
+			// The bar completes only when the job does, so its last words
+			// are the job's outcome.
+			bar.SetCurrent(min(int64(frac*1000), 999))
 		} else {
 			fmt.Fprintf(os.Stderr, "%s: %3.0f%% %s\n", name, frac*100, s)
 		}

@@ -15,6 +15,7 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run every service and the REST gateway in one process."`
 	Analyze analyzeCmd `cmd:"" help:"Upload and analyse media files, showing progress."`
 	Keys    keysCmd    `cmd:"" help:"Manage API keys."`
+	Models  modelsCmd  `cmd:"" help:"Fetch and list the models the services need (pinned in one manifest)."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

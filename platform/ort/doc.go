@@ -1,0 +1,15 @@
+// Package ort is clipmesh's thin wrapper over ONNX Runtime
+// (github.com/yalue/onnxruntime_go): it loads the runtime library once per
+// process, opens sessions with the thread counts and execution provider a
+// deployment asks for, and keeps each session's tensors allocated between
+// calls so a model that runs every 32 ms (voice activity) or every frame
+// (faces) does not allocate per inference.
+//
+// The runtime library is the manifest entry "onnxruntime" of package models;
+// `clipmesh models fetch` installs it. The model runners built on this
+// package live in subpackages: silero (voice activity) and blazeface (faces).
+//
+// A Session reports the execution provider that really runs it (Provider),
+// so results can say what produced them: asking for CUDA on a machine
+// without it logs why and runs on the CPU, it never fails or hides it.
+package ort

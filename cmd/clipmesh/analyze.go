@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/alecthomas/kong"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
@@ -27,7 +28,6 @@ import (
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/internal/mesh"
 	"github.com/clipmesh/clipmesh/platform/app"
-	"github.com/clipmesh/clipmesh/platform/config"
 )
 
 type analyzeCmd struct {
@@ -112,17 +112,22 @@ func (a *analyzeCmd) connectTarget(ctx context.Context) (string, func(), error) 
 	if answers(ctx, "127.0.0.1:9090") {
 		return "127.0.0.1:9090", func() {}, nil
 	}
-	cfg := mesh.Config{}
-	cfg.DataDir = a.DataDir
-	if cfg.DataDir == "" {
-		cfg.DataDir = config.DefaultDataDir()
+	// The in-process mesh takes the same defaults (and CLIPMESH_* variables)
+	// as `clipmesh serve`, then this command's own choices.
+	var cfg mesh.Config
+	parser, err := kong.New(&cfg, kong.Name("clipmesh analyze"))
+	if err != nil {
+		return "", nil, fmt.Errorf("in-process mesh config: %w", err)
 	}
-	cfg.GRPCAddr, cfg.HTTPAddr = "127.0.0.1:0", "127.0.0.1:0"
+	if _, err := parser.Parse(nil); err != nil {
+		return "", nil, fmt.Errorf("in-process mesh config: %w", err)
+	}
+	if a.DataDir != "" {
+		cfg.DataDir = a.DataDir
+	}
+	cfg.GRPCAddr, cfg.HTTPAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0", ""
 	cfg.LogLevel, cfg.LogFormat = "warn", "text"
-	cfg.ShutdownTimeout = 10 * time.Second
-	cfg.MaxUploadBytes = 8 << 30
 	cfg.Jobs.Workers = max(1, a.Parallel)
-	cfg.Jobs.MaxDurationSeconds, cfg.Jobs.MaxPixels = 14400, 35389440
 	meshCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	env, err := app.Open(meshCtx, "clipmesh", cfg.Config)
 	if err != nil {

@@ -43,20 +43,7 @@ func Final(s jobsv1.JobState) bool {
 // Create stores a new job. With an idempotency key already used by the
 // tenant, it returns that earlier job and created=false.
 func (s *Store) Create(ctx context.Context, tenant string, job *jobsv1.Job, idemKey string) (*jobsv1.Job, bool, error) {
-	now := time.Now().UTC()
-	job.CreateTime, job.UpdateTime = timestamppb.New(now), timestamppb.New(now)
-	raw, err := protojson.Marshal(job)
-	if err != nil {
-		return nil, false, fmt.Errorf("jobstore: encode job: %w", err)
-	}
-	var key any
-	if idemKey != "" {
-		key = idemKey
-	}
-	_, err = s.DB.ExecContext(ctx, `INSERT INTO jobs (id, tenant, video_id, batch_id, state, priority, idempotency_key, job_json, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		job.GetId(), tenant, job.GetVideoId(), job.GetBatchId(), int(job.GetState()), int(job.GetPriority()), key, string(raw), now.UnixNano(), now.UnixNano())
-	if err != nil {
+	if err := insert(ctx, s.DB, tenant, job, idemKey, time.Now().UTC()); err != nil {
 		if idemKey != "" && store.IsUniqueViolation(err) {
 			var id string
 			if qerr := s.DB.QueryRowContext(ctx, `SELECT id FROM jobs WHERE tenant = $1 AND idempotency_key = $2`, tenant, idemKey).Scan(&id); qerr == nil {
@@ -64,9 +51,31 @@ func (s *Store) Create(ctx context.Context, tenant string, job *jobsv1.Job, idem
 				return existing, false, gerr
 			}
 		}
-		return nil, false, fmt.Errorf("jobstore: insert job: %w", err)
+		return nil, false, err
 	}
 	return job, true, nil
+}
+
+// insert stores a new job created at now.
+func insert(ctx context.Context, db interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, tenant string, job *jobsv1.Job, idemKey string, now time.Time) error {
+	job.CreateTime, job.UpdateTime = timestamppb.New(now), timestamppb.New(now)
+	raw, err := protojson.Marshal(job)
+	if err != nil {
+		return fmt.Errorf("jobstore: encode job: %w", err)
+	}
+	var key any
+	if idemKey != "" {
+		key = idemKey
+	}
+	_, err = db.ExecContext(ctx, `INSERT INTO jobs (id, tenant, video_id, batch_id, state, priority, idempotency_key, job_json, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		job.GetId(), tenant, job.GetVideoId(), job.GetBatchId(), int(job.GetState()), int(job.GetPriority()), key, string(raw), now.UnixNano(), now.UnixNano())
+	if err != nil {
+		return fmt.Errorf("jobstore: insert job: %w", err)
+	}
+	return nil
 }
 
 // Get returns the tenant's job.

@@ -328,3 +328,15 @@ func streamStage[M any, T any](ctx context.Context, r *run, stage string,
 	}()
 	return res, r.finish(ctx, stage, err)
 }
+
+// Retryable reports whether a job whose Run returned err may succeed if run
+// again: a video that does not exist (or is not the tenant's) never will;
+// a store, blob or network error may.
+func Retryable(err error) bool {
+	switch {
+	case err == nil, errors.Is(err, context.Canceled),
+		errors.Is(err, catalog.ErrNotFound), errors.Is(err, catalog.ErrInvalidArgument):
+		return false
+	}
+	return true
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/clipmesh/clipmesh/platform/natsx"
 	platformserver "github.com/clipmesh/clipmesh/platform/server"
 	"github.com/clipmesh/clipmesh/platform/store"
+	"github.com/clipmesh/clipmesh/services/jobs/internal/callback"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/catalog"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/jobstore"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/media"
@@ -47,6 +48,9 @@ type testOptions struct {
 	maxBytes       int64
 	limits         media.Limits
 	noWorkers      bool
+	mediaRoot      string
+	maxBatchItems  int
+	callbacks      *callback.Sender
 }
 
 // option is one change to the defaults of newTestClient.
@@ -65,6 +69,15 @@ func limits(l media.Limits) option { return func(o *testOptions) { o.limits = l 
 // noWorkers sets the queue up but starts no worker until startWorkers:
 // submitted jobs stay queued, so tests that run no job see nothing move.
 func noWorkers() option { return func(o *testOptions) { o.noWorkers = true } }
+
+// mediaRoot sets the folder SubmitBatch paths are under.
+func mediaRoot(dir string) option { return func(o *testOptions) { o.mediaRoot = dir } }
+
+// maxBatchItems sets the most items of a batch.
+func maxBatchItems(n int) option { return func(o *testOptions) { o.maxBatchItems = n } }
+
+// callbacks sets the callback sender of the server and the runner.
+func callbacks(s *callback.Sender) option { return func(o *testOptions) { o.callbacks = s } }
 
 // testEnv is one jobs service on bufconn with its real infrastructure:
 // SQL, a memory bucket, embedded NATS JetStream and queue workers.
@@ -140,13 +153,15 @@ func newTestClient(t *testing.T, db *store.DB, opts ...option) *testEnv {
 		t.Fatalf("pipeline.New: %v", err)
 	}
 	jobs := &jobstore.Store{DB: db.DB}
-	r := &runner.Runner{Store: jobs, Pipeline: pl, NC: nc.NC, JS: nc.JS, Concurrency: 2, Logger: logger}
+	r := &runner.Runner{Store: jobs, Pipeline: pl, NC: nc.NC, JS: nc.JS, Concurrency: 2, Logger: logger,
+		Callbacks: o.callbacks, CallbackBackoff: 20 * time.Millisecond}
 	if err := r.Setup(ctx); err != nil {
 		t.Fatalf("runner.Setup: %v", err)
 	}
 
 	gs := platformserver.NewGRPCServer(platformserver.Options{Auth: authn, Logger: logger})
-	srv := &server.Server{Library: lib, Jobs: jobs, Runner: r, NC: nc.NC, Logger: logger}
+	srv := &server.Server{Library: lib, Jobs: jobs, Runner: r, NC: nc.NC, Logger: logger,
+		MediaRoot: o.mediaRoot, MaxBatchItems: o.maxBatchItems, Callbacks: o.callbacks}
 	srv.Register(gs)
 	healthpb.RegisterHealthServer(gs, health.New().GRPC())
 	go func() { _ = gs.Serve(lis) }()

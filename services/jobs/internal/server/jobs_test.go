@@ -412,10 +412,10 @@ func TestJobRequestsRefused(t *testing.T) {
 		{"WatchJob malformed", func() error {
 			return watchErr(ctx, env.Jobs, "nope")
 		}, codes.InvalidArgument, "is not a job id"},
-		{"SubmitBatch not built", func() error {
+		{"SubmitBatch empty", func() error {
 			_, err := env.Jobs.SubmitBatch(ctx, &jobsv1.SubmitBatchRequest{})
 			return err
-		}, codes.Unimplemented, ""},
+		}, codes.InvalidArgument, "items is required"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

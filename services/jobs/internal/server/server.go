@@ -11,17 +11,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/platform/auth"
+	"github.com/clipmesh/clipmesh/services/jobs/internal/callback"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/catalog"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/convert"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/jobstore"
@@ -39,6 +38,15 @@ type Server struct {
 	Runner  *runner.Runner
 	NC      *nats.Conn
 	Logger  *slog.Logger
+
+	// MediaRoot is the folder whose files SubmitBatch may name by path
+	// ("" refuses paths).
+	MediaRoot string
+	// MaxBatchItems bounds a batch (default DefaultMaxBatchItems).
+	MaxBatchItems int
+	// Callbacks checks callback URLs at submit (nil, or no secret: a
+	// callback_url is refused).
+	Callbacks *callback.Sender
 }
 
 // Register adds both services to s.
@@ -64,7 +72,7 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		return status.Error(codes.Canceled, "cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, jobstore.ErrNotFound):
+	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, jobstore.ErrNotFound), errors.Is(err, jobstore.ErrBatchNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, media.ErrInvalid), errors.Is(err, catalog.ErrTooLarge),
 		errors.Is(err, catalog.ErrInvalidArgument), errors.Is(err, jobstore.ErrInvalidArgument):
@@ -217,35 +225,22 @@ func (s *Server) Analyze(ctx context.Context, req *jobsv1.AnalyzeRequest) (*jobs
 		return nil, err
 	}
 	// REST clients may send the standard Idempotency-Key header instead.
-	if req.GetIdempotencyKey() == "" {
-		if md, ok := metadata.FromIncomingContext(ctx); ok {
-			if v := md.Get("idempotency-key"); len(v) > 0 {
-				req.IdempotencyKey = v[0]
-			}
-		}
+	key, err := idempotencyKey(ctx, req.GetIdempotencyKey())
+	if err != nil {
+		return nil, err
 	}
-	if len(req.GetIdempotencyKey()) > 200 {
-		return nil, status.Error(codes.InvalidArgument, "idempotency_key is longer than 200 characters")
+	if err := s.checkCallback(ctx, req.GetCallbackUrl()); err != nil {
+		return nil, err
 	}
 	if _, err := s.Library.Get(ctx, t, req.GetVideoId()); err != nil {
 		return nil, s.toStatus(ctx, err)
 	}
-	opts := req.GetOptions()
-	if opts == nil {
-		opts = &jobsv1.AnalyzeOptions{}
-	}
-	if opts.Language == "" {
-		opts.Language = "auto"
-	}
-	prio := req.GetPriority()
-	if prio == jobsv1.Priority_PRIORITY_UNSPECIFIED {
-		prio = jobsv1.Priority_PRIORITY_NORMAL
-	}
+	opts, prio := jobDefaults(req.GetOptions(), req.GetPriority())
 	job := &jobsv1.Job{
-		Id: "job_" + strings.ReplaceAll(uuid.NewString(), "-", ""), VideoId: req.GetVideoId(),
+		Id: newJobID(), VideoId: req.GetVideoId(),
 		State: jobsv1.JobState_JOB_STATE_QUEUED, Priority: prio, Options: opts, CallbackUrl: req.GetCallbackUrl(),
 	}
-	job, created, err := s.Jobs.Create(ctx, t, job, req.GetIdempotencyKey())
+	job, created, err := s.Jobs.Create(ctx, t, job, key)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
 	}

@@ -462,7 +462,9 @@ type Job struct {
 	// CreateTime is when it was submitted.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// UpdateTime is the last change.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Callback is how the POST to callback_url went, once the job is final.
+	Callback      *CallbackDelivery `protobuf:"bytes,15,opt,name=callback,proto3" json:"callback,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -595,6 +597,104 @@ func (x *Job) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Job) GetCallback() *CallbackDelivery {
+	if x != nil {
+		return x.Callback
+	}
+	return nil
+}
+
+// CallbackDelivery is how the POST to a job's callback_url went.
+type CallbackDelivery struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Attempts is how many times the POST was tried.
+	Attempts int32 `protobuf:"varint,1,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// Delivered is true once the receiver answered 2xx.
+	Delivered bool `protobuf:"varint,2,opt,name=delivered,proto3" json:"delivered,omitempty"`
+	// LastStatusCode is the HTTP status of the last attempt, 0 if none came.
+	LastStatusCode int32 `protobuf:"varint,3,opt,name=last_status_code,json=lastStatusCode,proto3" json:"last_status_code,omitempty"`
+	// LastError is why the last attempt failed, if it did.
+	LastError string `protobuf:"bytes,4,opt,name=last_error,json=lastError,proto3" json:"last_error,omitempty"`
+	// LastAttemptTime is when the last attempt was made.
+	LastAttemptTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=last_attempt_time,json=lastAttemptTime,proto3" json:"last_attempt_time,omitempty"`
+	// GaveUp is true when no further attempt will be made.
+	GaveUp        bool `protobuf:"varint,6,opt,name=gave_up,json=gaveUp,proto3" json:"gave_up,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CallbackDelivery) Reset() {
+	*x = CallbackDelivery{}
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CallbackDelivery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CallbackDelivery) ProtoMessage() {}
+
+func (x *CallbackDelivery) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CallbackDelivery.ProtoReflect.Descriptor instead.
+func (*CallbackDelivery) Descriptor() ([]byte, []int) {
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CallbackDelivery) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *CallbackDelivery) GetDelivered() bool {
+	if x != nil {
+		return x.Delivered
+	}
+	return false
+}
+
+func (x *CallbackDelivery) GetLastStatusCode() int32 {
+	if x != nil {
+		return x.LastStatusCode
+	}
+	return 0
+}
+
+func (x *CallbackDelivery) GetLastError() string {
+	if x != nil {
+		return x.LastError
+	}
+	return ""
+}
+
+func (x *CallbackDelivery) GetLastAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastAttemptTime
+	}
+	return nil
+}
+
+func (x *CallbackDelivery) GetGaveUp() bool {
+	if x != nil {
+		return x.GaveUp
+	}
+	return false
+}
+
 // StageStatus is one pipeline stage.
 type StageStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -613,7 +713,7 @@ type StageStatus struct {
 
 func (x *StageStatus) Reset() {
 	*x = StageStatus{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[4]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +725,7 @@ func (x *StageStatus) String() string {
 func (*StageStatus) ProtoMessage() {}
 
 func (x *StageStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[4]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +738,7 @@ func (x *StageStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StageStatus.ProtoReflect.Descriptor instead.
 func (*StageStatus) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{4}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StageStatus) GetName() string {
@@ -694,7 +794,7 @@ type AnalysisResult struct {
 
 func (x *AnalysisResult) Reset() {
 	*x = AnalysisResult{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[5]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -706,7 +806,7 @@ func (x *AnalysisResult) String() string {
 func (*AnalysisResult) ProtoMessage() {}
 
 func (x *AnalysisResult) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[5]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -719,7 +819,7 @@ func (x *AnalysisResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalysisResult.ProtoReflect.Descriptor instead.
 func (*AnalysisResult) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{5}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AnalysisResult) GetVideo() *v12.Video {
@@ -795,7 +895,7 @@ type BatchItem struct {
 
 func (x *BatchItem) Reset() {
 	*x = BatchItem{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[6]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -807,7 +907,7 @@ func (x *BatchItem) String() string {
 func (*BatchItem) ProtoMessage() {}
 
 func (x *BatchItem) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[6]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -820,7 +920,7 @@ func (x *BatchItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BatchItem.ProtoReflect.Descriptor instead.
 func (*BatchItem) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{6}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BatchItem) GetSource() isBatchItem_Source {
@@ -901,7 +1001,7 @@ type SubmitBatchRequest struct {
 
 func (x *SubmitBatchRequest) Reset() {
 	*x = SubmitBatchRequest{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[7]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -913,7 +1013,7 @@ func (x *SubmitBatchRequest) String() string {
 func (*SubmitBatchRequest) ProtoMessage() {}
 
 func (x *SubmitBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[7]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -926,7 +1026,7 @@ func (x *SubmitBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitBatchRequest.ProtoReflect.Descriptor instead.
 func (*SubmitBatchRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{7}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *SubmitBatchRequest) GetItems() []*BatchItem {
@@ -975,7 +1075,7 @@ type SubmitBatchResponse struct {
 
 func (x *SubmitBatchResponse) Reset() {
 	*x = SubmitBatchResponse{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[8]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1087,7 @@ func (x *SubmitBatchResponse) String() string {
 func (*SubmitBatchResponse) ProtoMessage() {}
 
 func (x *SubmitBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[8]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1000,7 +1100,7 @@ func (x *SubmitBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitBatchResponse.ProtoReflect.Descriptor instead.
 func (*SubmitBatchResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{8}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *SubmitBatchResponse) GetBatch() *Batch {
@@ -1033,7 +1133,7 @@ type Batch struct {
 
 func (x *Batch) Reset() {
 	*x = Batch{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[9]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1145,7 @@ func (x *Batch) String() string {
 func (*Batch) ProtoMessage() {}
 
 func (x *Batch) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[9]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1158,7 @@ func (x *Batch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Batch.ProtoReflect.Descriptor instead.
 func (*Batch) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{9}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Batch) GetId() string {
@@ -1121,7 +1221,7 @@ type GetJobRequest struct {
 
 func (x *GetJobRequest) Reset() {
 	*x = GetJobRequest{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[10]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1233,7 @@ func (x *GetJobRequest) String() string {
 func (*GetJobRequest) ProtoMessage() {}
 
 func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[10]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1246,7 @@ func (x *GetJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobRequest.ProtoReflect.Descriptor instead.
 func (*GetJobRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{10}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetJobRequest) GetJobId() string {
@@ -1167,7 +1267,7 @@ type GetJobResponse struct {
 
 func (x *GetJobResponse) Reset() {
 	*x = GetJobResponse{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[11]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1279,7 @@ func (x *GetJobResponse) String() string {
 func (*GetJobResponse) ProtoMessage() {}
 
 func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[11]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1292,7 @@ func (x *GetJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetJobResponse.ProtoReflect.Descriptor instead.
 func (*GetJobResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{11}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetJobResponse) GetJob() *Job {
@@ -1217,7 +1317,7 @@ type ListJobsRequest struct {
 
 func (x *ListJobsRequest) Reset() {
 	*x = ListJobsRequest{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[12]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1329,7 @@ func (x *ListJobsRequest) String() string {
 func (*ListJobsRequest) ProtoMessage() {}
 
 func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[12]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1342,7 @@ func (x *ListJobsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsRequest.ProtoReflect.Descriptor instead.
 func (*ListJobsRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{12}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListJobsRequest) GetPageSize() int32 {
@@ -1279,7 +1379,7 @@ type ListJobsResponse struct {
 
 func (x *ListJobsResponse) Reset() {
 	*x = ListJobsResponse{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[13]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1291,7 +1391,7 @@ func (x *ListJobsResponse) String() string {
 func (*ListJobsResponse) ProtoMessage() {}
 
 func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[13]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1304,7 +1404,7 @@ func (x *ListJobsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListJobsResponse.ProtoReflect.Descriptor instead.
 func (*ListJobsResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{13}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListJobsResponse) GetJobs() []*Job {
@@ -1332,7 +1432,7 @@ type WatchJobRequest struct {
 
 func (x *WatchJobRequest) Reset() {
 	*x = WatchJobRequest{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[14]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1444,7 @@ func (x *WatchJobRequest) String() string {
 func (*WatchJobRequest) ProtoMessage() {}
 
 func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[14]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1457,7 @@ func (x *WatchJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobRequest.ProtoReflect.Descriptor instead.
 func (*WatchJobRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{14}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *WatchJobRequest) GetJobId() string {
@@ -1378,7 +1478,7 @@ type WatchJobResponse struct {
 
 func (x *WatchJobResponse) Reset() {
 	*x = WatchJobResponse{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[15]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1490,7 @@ func (x *WatchJobResponse) String() string {
 func (*WatchJobResponse) ProtoMessage() {}
 
 func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[15]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1503,7 @@ func (x *WatchJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchJobResponse.ProtoReflect.Descriptor instead.
 func (*WatchJobResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{15}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *WatchJobResponse) GetJob() *Job {
@@ -1424,7 +1524,7 @@ type CancelJobRequest struct {
 
 func (x *CancelJobRequest) Reset() {
 	*x = CancelJobRequest{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[16]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1536,7 @@ func (x *CancelJobRequest) String() string {
 func (*CancelJobRequest) ProtoMessage() {}
 
 func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[16]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1549,7 @@ func (x *CancelJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobRequest.ProtoReflect.Descriptor instead.
 func (*CancelJobRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{16}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CancelJobRequest) GetJobId() string {
@@ -1470,7 +1570,7 @@ type CancelJobResponse struct {
 
 func (x *CancelJobResponse) Reset() {
 	*x = CancelJobResponse{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[17]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1582,7 @@ func (x *CancelJobResponse) String() string {
 func (*CancelJobResponse) ProtoMessage() {}
 
 func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[17]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1595,7 @@ func (x *CancelJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelJobResponse.ProtoReflect.Descriptor instead.
 func (*CancelJobResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{17}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelJobResponse) GetJob() *Job {
@@ -1516,7 +1616,7 @@ type GetBatchRequest struct {
 
 func (x *GetBatchRequest) Reset() {
 	*x = GetBatchRequest{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[18]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1628,7 @@ func (x *GetBatchRequest) String() string {
 func (*GetBatchRequest) ProtoMessage() {}
 
 func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[18]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1641,7 @@ func (x *GetBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchRequest.ProtoReflect.Descriptor instead.
 func (*GetBatchRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{18}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetBatchRequest) GetBatchId() string {
@@ -1562,7 +1662,7 @@ type GetBatchResponse struct {
 
 func (x *GetBatchResponse) Reset() {
 	*x = GetBatchResponse{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[19]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1574,7 +1674,7 @@ func (x *GetBatchResponse) String() string {
 func (*GetBatchResponse) ProtoMessage() {}
 
 func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[19]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1587,7 +1687,7 @@ func (x *GetBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBatchResponse.ProtoReflect.Descriptor instead.
 func (*GetBatchResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{19}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetBatchResponse) GetBatch() *Batch {
@@ -1608,7 +1708,7 @@ type WatchBatchRequest struct {
 
 func (x *WatchBatchRequest) Reset() {
 	*x = WatchBatchRequest{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[20]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1720,7 @@ func (x *WatchBatchRequest) String() string {
 func (*WatchBatchRequest) ProtoMessage() {}
 
 func (x *WatchBatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[20]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1733,7 @@ func (x *WatchBatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchBatchRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{20}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *WatchBatchRequest) GetBatchId() string {
@@ -1654,7 +1754,7 @@ type WatchBatchResponse struct {
 
 func (x *WatchBatchResponse) Reset() {
 	*x = WatchBatchResponse{}
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[21]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1666,7 +1766,7 @@ func (x *WatchBatchResponse) String() string {
 func (*WatchBatchResponse) ProtoMessage() {}
 
 func (x *WatchBatchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[21]
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1679,7 +1779,7 @@ func (x *WatchBatchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchBatchResponse.ProtoReflect.Descriptor instead.
 func (*WatchBatchResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{21}
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *WatchBatchResponse) GetBatch() *Batch {
@@ -1707,7 +1807,7 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\fcallback_url\x18\x04 \x01(\tR\vcallbackUrl\x12'\n" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\":\n" +
 	"\x0fAnalyzeResponse\x12'\n" +
-	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03job\"\xeb\x04\n" +
+	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03job\"\xab\x05\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bvideo_id\x18\x02 \x01(\tR\avideoId\x120\n" +
@@ -1725,7 +1825,16 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x89\x01\n" +
+	"updateTime\x12>\n" +
+	"\bcallback\x18\x0f \x01(\v2\".clipmesh.jobs.v1.CallbackDeliveryR\bcallback\"\xf6\x01\n" +
+	"\x10CallbackDelivery\x12\x1a\n" +
+	"\battempts\x18\x01 \x01(\x05R\battempts\x12\x1c\n" +
+	"\tdelivered\x18\x02 \x01(\bR\tdelivered\x12(\n" +
+	"\x10last_status_code\x18\x03 \x01(\x05R\x0elastStatusCode\x12\x1d\n" +
+	"\n" +
+	"last_error\x18\x04 \x01(\tR\tlastError\x12F\n" +
+	"\x11last_attempt_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x0flastAttemptTime\x12\x17\n" +
+	"\agave_up\x18\x06 \x01(\bR\x06gaveUp\"\x89\x01\n" +
 	"\vStageStatus\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1c.clipmesh.jobs.v1.StageStateR\x05state\x12\x1a\n" +
@@ -1846,7 +1955,7 @@ func file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP() []byte {
 }
 
 var file_clipmesh_jobs_v1_jobs_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_clipmesh_jobs_v1_jobs_service_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_clipmesh_jobs_v1_jobs_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_clipmesh_jobs_v1_jobs_service_proto_goTypes = []any{
 	(Priority)(0),                   // 0: clipmesh.jobs.v1.Priority
 	(JobState)(0),                   // 1: clipmesh.jobs.v1.JobState
@@ -1855,93 +1964,96 @@ var file_clipmesh_jobs_v1_jobs_service_proto_goTypes = []any{
 	(*AnalyzeRequest)(nil),          // 4: clipmesh.jobs.v1.AnalyzeRequest
 	(*AnalyzeResponse)(nil),         // 5: clipmesh.jobs.v1.AnalyzeResponse
 	(*Job)(nil),                     // 6: clipmesh.jobs.v1.Job
-	(*StageStatus)(nil),             // 7: clipmesh.jobs.v1.StageStatus
-	(*AnalysisResult)(nil),          // 8: clipmesh.jobs.v1.AnalysisResult
-	(*BatchItem)(nil),               // 9: clipmesh.jobs.v1.BatchItem
-	(*SubmitBatchRequest)(nil),      // 10: clipmesh.jobs.v1.SubmitBatchRequest
-	(*SubmitBatchResponse)(nil),     // 11: clipmesh.jobs.v1.SubmitBatchResponse
-	(*Batch)(nil),                   // 12: clipmesh.jobs.v1.Batch
-	(*GetJobRequest)(nil),           // 13: clipmesh.jobs.v1.GetJobRequest
-	(*GetJobResponse)(nil),          // 14: clipmesh.jobs.v1.GetJobResponse
-	(*ListJobsRequest)(nil),         // 15: clipmesh.jobs.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),        // 16: clipmesh.jobs.v1.ListJobsResponse
-	(*WatchJobRequest)(nil),         // 17: clipmesh.jobs.v1.WatchJobRequest
-	(*WatchJobResponse)(nil),        // 18: clipmesh.jobs.v1.WatchJobResponse
-	(*CancelJobRequest)(nil),        // 19: clipmesh.jobs.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),       // 20: clipmesh.jobs.v1.CancelJobResponse
-	(*GetBatchRequest)(nil),         // 21: clipmesh.jobs.v1.GetBatchRequest
-	(*GetBatchResponse)(nil),        // 22: clipmesh.jobs.v1.GetBatchResponse
-	(*WatchBatchRequest)(nil),       // 23: clipmesh.jobs.v1.WatchBatchRequest
-	(*WatchBatchResponse)(nil),      // 24: clipmesh.jobs.v1.WatchBatchResponse
-	nil,                             // 25: clipmesh.jobs.v1.Batch.CountsEntry
-	(*v1.ClipOptions)(nil),          // 26: clipmesh.clips.v1.ClipOptions
-	(*v11.Progress)(nil),            // 27: clipmesh.common.v1.Progress
-	(*timestamppb.Timestamp)(nil),   // 28: google.protobuf.Timestamp
-	(*v12.Video)(nil),               // 29: clipmesh.videos.v1.Video
-	(*v13.VisionResult)(nil),        // 30: clipmesh.vision.v1.VisionResult
-	(*v14.AudioResult)(nil),         // 31: clipmesh.audio.v1.AudioResult
-	(*v15.Transcript)(nil),          // 32: clipmesh.transcribe.v1.Transcript
-	(*v16.AnalyzeTextResponse)(nil), // 33: clipmesh.nlp.v1.AnalyzeTextResponse
-	(*v17.FuseResponse)(nil),        // 34: clipmesh.analytics.v1.FuseResponse
-	(*v1.Clip)(nil),                 // 35: clipmesh.clips.v1.Clip
-	(*v11.ModalityStatus)(nil),      // 36: clipmesh.common.v1.ModalityStatus
+	(*CallbackDelivery)(nil),        // 7: clipmesh.jobs.v1.CallbackDelivery
+	(*StageStatus)(nil),             // 8: clipmesh.jobs.v1.StageStatus
+	(*AnalysisResult)(nil),          // 9: clipmesh.jobs.v1.AnalysisResult
+	(*BatchItem)(nil),               // 10: clipmesh.jobs.v1.BatchItem
+	(*SubmitBatchRequest)(nil),      // 11: clipmesh.jobs.v1.SubmitBatchRequest
+	(*SubmitBatchResponse)(nil),     // 12: clipmesh.jobs.v1.SubmitBatchResponse
+	(*Batch)(nil),                   // 13: clipmesh.jobs.v1.Batch
+	(*GetJobRequest)(nil),           // 14: clipmesh.jobs.v1.GetJobRequest
+	(*GetJobResponse)(nil),          // 15: clipmesh.jobs.v1.GetJobResponse
+	(*ListJobsRequest)(nil),         // 16: clipmesh.jobs.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),        // 17: clipmesh.jobs.v1.ListJobsResponse
+	(*WatchJobRequest)(nil),         // 18: clipmesh.jobs.v1.WatchJobRequest
+	(*WatchJobResponse)(nil),        // 19: clipmesh.jobs.v1.WatchJobResponse
+	(*CancelJobRequest)(nil),        // 20: clipmesh.jobs.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),       // 21: clipmesh.jobs.v1.CancelJobResponse
+	(*GetBatchRequest)(nil),         // 22: clipmesh.jobs.v1.GetBatchRequest
+	(*GetBatchResponse)(nil),        // 23: clipmesh.jobs.v1.GetBatchResponse
+	(*WatchBatchRequest)(nil),       // 24: clipmesh.jobs.v1.WatchBatchRequest
+	(*WatchBatchResponse)(nil),      // 25: clipmesh.jobs.v1.WatchBatchResponse
+	nil,                             // 26: clipmesh.jobs.v1.Batch.CountsEntry
+	(*v1.ClipOptions)(nil),          // 27: clipmesh.clips.v1.ClipOptions
+	(*v11.Progress)(nil),            // 28: clipmesh.common.v1.Progress
+	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
+	(*v12.Video)(nil),               // 30: clipmesh.videos.v1.Video
+	(*v13.VisionResult)(nil),        // 31: clipmesh.vision.v1.VisionResult
+	(*v14.AudioResult)(nil),         // 32: clipmesh.audio.v1.AudioResult
+	(*v15.Transcript)(nil),          // 33: clipmesh.transcribe.v1.Transcript
+	(*v16.AnalyzeTextResponse)(nil), // 34: clipmesh.nlp.v1.AnalyzeTextResponse
+	(*v17.FuseResponse)(nil),        // 35: clipmesh.analytics.v1.FuseResponse
+	(*v1.Clip)(nil),                 // 36: clipmesh.clips.v1.Clip
+	(*v11.ModalityStatus)(nil),      // 37: clipmesh.common.v1.ModalityStatus
 }
 var file_clipmesh_jobs_v1_jobs_service_proto_depIdxs = []int32{
-	26, // 0: clipmesh.jobs.v1.AnalyzeOptions.clips:type_name -> clipmesh.clips.v1.ClipOptions
+	27, // 0: clipmesh.jobs.v1.AnalyzeOptions.clips:type_name -> clipmesh.clips.v1.ClipOptions
 	3,  // 1: clipmesh.jobs.v1.AnalyzeRequest.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
 	0,  // 2: clipmesh.jobs.v1.AnalyzeRequest.priority:type_name -> clipmesh.jobs.v1.Priority
 	6,  // 3: clipmesh.jobs.v1.AnalyzeResponse.job:type_name -> clipmesh.jobs.v1.Job
 	1,  // 4: clipmesh.jobs.v1.Job.state:type_name -> clipmesh.jobs.v1.JobState
 	0,  // 5: clipmesh.jobs.v1.Job.priority:type_name -> clipmesh.jobs.v1.Priority
 	3,  // 6: clipmesh.jobs.v1.Job.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
-	27, // 7: clipmesh.jobs.v1.Job.progress:type_name -> clipmesh.common.v1.Progress
-	7,  // 8: clipmesh.jobs.v1.Job.stages:type_name -> clipmesh.jobs.v1.StageStatus
-	8,  // 9: clipmesh.jobs.v1.Job.result:type_name -> clipmesh.jobs.v1.AnalysisResult
-	28, // 10: clipmesh.jobs.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	28, // 11: clipmesh.jobs.v1.Job.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 12: clipmesh.jobs.v1.StageStatus.state:type_name -> clipmesh.jobs.v1.StageState
-	29, // 13: clipmesh.jobs.v1.AnalysisResult.video:type_name -> clipmesh.videos.v1.Video
-	30, // 14: clipmesh.jobs.v1.AnalysisResult.vision:type_name -> clipmesh.vision.v1.VisionResult
-	31, // 15: clipmesh.jobs.v1.AnalysisResult.audio:type_name -> clipmesh.audio.v1.AudioResult
-	32, // 16: clipmesh.jobs.v1.AnalysisResult.transcript:type_name -> clipmesh.transcribe.v1.Transcript
-	33, // 17: clipmesh.jobs.v1.AnalysisResult.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
-	34, // 18: clipmesh.jobs.v1.AnalysisResult.analytics:type_name -> clipmesh.analytics.v1.FuseResponse
-	35, // 19: clipmesh.jobs.v1.AnalysisResult.clips:type_name -> clipmesh.clips.v1.Clip
-	36, // 20: clipmesh.jobs.v1.AnalysisResult.modalities:type_name -> clipmesh.common.v1.ModalityStatus
-	9,  // 21: clipmesh.jobs.v1.SubmitBatchRequest.items:type_name -> clipmesh.jobs.v1.BatchItem
-	3,  // 22: clipmesh.jobs.v1.SubmitBatchRequest.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
-	0,  // 23: clipmesh.jobs.v1.SubmitBatchRequest.priority:type_name -> clipmesh.jobs.v1.Priority
-	12, // 24: clipmesh.jobs.v1.SubmitBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
-	25, // 25: clipmesh.jobs.v1.Batch.counts:type_name -> clipmesh.jobs.v1.Batch.CountsEntry
-	27, // 26: clipmesh.jobs.v1.Batch.progress:type_name -> clipmesh.common.v1.Progress
-	28, // 27: clipmesh.jobs.v1.Batch.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 28: clipmesh.jobs.v1.GetJobResponse.job:type_name -> clipmesh.jobs.v1.Job
-	6,  // 29: clipmesh.jobs.v1.ListJobsResponse.jobs:type_name -> clipmesh.jobs.v1.Job
-	6,  // 30: clipmesh.jobs.v1.WatchJobResponse.job:type_name -> clipmesh.jobs.v1.Job
-	6,  // 31: clipmesh.jobs.v1.CancelJobResponse.job:type_name -> clipmesh.jobs.v1.Job
-	12, // 32: clipmesh.jobs.v1.GetBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
-	12, // 33: clipmesh.jobs.v1.WatchBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
-	4,  // 34: clipmesh.jobs.v1.JobService.Analyze:input_type -> clipmesh.jobs.v1.AnalyzeRequest
-	10, // 35: clipmesh.jobs.v1.JobService.SubmitBatch:input_type -> clipmesh.jobs.v1.SubmitBatchRequest
-	13, // 36: clipmesh.jobs.v1.JobService.GetJob:input_type -> clipmesh.jobs.v1.GetJobRequest
-	15, // 37: clipmesh.jobs.v1.JobService.ListJobs:input_type -> clipmesh.jobs.v1.ListJobsRequest
-	17, // 38: clipmesh.jobs.v1.JobService.WatchJob:input_type -> clipmesh.jobs.v1.WatchJobRequest
-	19, // 39: clipmesh.jobs.v1.JobService.CancelJob:input_type -> clipmesh.jobs.v1.CancelJobRequest
-	21, // 40: clipmesh.jobs.v1.JobService.GetBatch:input_type -> clipmesh.jobs.v1.GetBatchRequest
-	23, // 41: clipmesh.jobs.v1.JobService.WatchBatch:input_type -> clipmesh.jobs.v1.WatchBatchRequest
-	5,  // 42: clipmesh.jobs.v1.JobService.Analyze:output_type -> clipmesh.jobs.v1.AnalyzeResponse
-	11, // 43: clipmesh.jobs.v1.JobService.SubmitBatch:output_type -> clipmesh.jobs.v1.SubmitBatchResponse
-	14, // 44: clipmesh.jobs.v1.JobService.GetJob:output_type -> clipmesh.jobs.v1.GetJobResponse
-	16, // 45: clipmesh.jobs.v1.JobService.ListJobs:output_type -> clipmesh.jobs.v1.ListJobsResponse
-	18, // 46: clipmesh.jobs.v1.JobService.WatchJob:output_type -> clipmesh.jobs.v1.WatchJobResponse
-	20, // 47: clipmesh.jobs.v1.JobService.CancelJob:output_type -> clipmesh.jobs.v1.CancelJobResponse
-	22, // 48: clipmesh.jobs.v1.JobService.GetBatch:output_type -> clipmesh.jobs.v1.GetBatchResponse
-	24, // 49: clipmesh.jobs.v1.JobService.WatchBatch:output_type -> clipmesh.jobs.v1.WatchBatchResponse
-	42, // [42:50] is the sub-list for method output_type
-	34, // [34:42] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	28, // 7: clipmesh.jobs.v1.Job.progress:type_name -> clipmesh.common.v1.Progress
+	8,  // 8: clipmesh.jobs.v1.Job.stages:type_name -> clipmesh.jobs.v1.StageStatus
+	9,  // 9: clipmesh.jobs.v1.Job.result:type_name -> clipmesh.jobs.v1.AnalysisResult
+	29, // 10: clipmesh.jobs.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	29, // 11: clipmesh.jobs.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 12: clipmesh.jobs.v1.Job.callback:type_name -> clipmesh.jobs.v1.CallbackDelivery
+	29, // 13: clipmesh.jobs.v1.CallbackDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	2,  // 14: clipmesh.jobs.v1.StageStatus.state:type_name -> clipmesh.jobs.v1.StageState
+	30, // 15: clipmesh.jobs.v1.AnalysisResult.video:type_name -> clipmesh.videos.v1.Video
+	31, // 16: clipmesh.jobs.v1.AnalysisResult.vision:type_name -> clipmesh.vision.v1.VisionResult
+	32, // 17: clipmesh.jobs.v1.AnalysisResult.audio:type_name -> clipmesh.audio.v1.AudioResult
+	33, // 18: clipmesh.jobs.v1.AnalysisResult.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	34, // 19: clipmesh.jobs.v1.AnalysisResult.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
+	35, // 20: clipmesh.jobs.v1.AnalysisResult.analytics:type_name -> clipmesh.analytics.v1.FuseResponse
+	36, // 21: clipmesh.jobs.v1.AnalysisResult.clips:type_name -> clipmesh.clips.v1.Clip
+	37, // 22: clipmesh.jobs.v1.AnalysisResult.modalities:type_name -> clipmesh.common.v1.ModalityStatus
+	10, // 23: clipmesh.jobs.v1.SubmitBatchRequest.items:type_name -> clipmesh.jobs.v1.BatchItem
+	3,  // 24: clipmesh.jobs.v1.SubmitBatchRequest.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
+	0,  // 25: clipmesh.jobs.v1.SubmitBatchRequest.priority:type_name -> clipmesh.jobs.v1.Priority
+	13, // 26: clipmesh.jobs.v1.SubmitBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
+	26, // 27: clipmesh.jobs.v1.Batch.counts:type_name -> clipmesh.jobs.v1.Batch.CountsEntry
+	28, // 28: clipmesh.jobs.v1.Batch.progress:type_name -> clipmesh.common.v1.Progress
+	29, // 29: clipmesh.jobs.v1.Batch.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 30: clipmesh.jobs.v1.GetJobResponse.job:type_name -> clipmesh.jobs.v1.Job
+	6,  // 31: clipmesh.jobs.v1.ListJobsResponse.jobs:type_name -> clipmesh.jobs.v1.Job
+	6,  // 32: clipmesh.jobs.v1.WatchJobResponse.job:type_name -> clipmesh.jobs.v1.Job
+	6,  // 33: clipmesh.jobs.v1.CancelJobResponse.job:type_name -> clipmesh.jobs.v1.Job
+	13, // 34: clipmesh.jobs.v1.GetBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
+	13, // 35: clipmesh.jobs.v1.WatchBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
+	4,  // 36: clipmesh.jobs.v1.JobService.Analyze:input_type -> clipmesh.jobs.v1.AnalyzeRequest
+	11, // 37: clipmesh.jobs.v1.JobService.SubmitBatch:input_type -> clipmesh.jobs.v1.SubmitBatchRequest
+	14, // 38: clipmesh.jobs.v1.JobService.GetJob:input_type -> clipmesh.jobs.v1.GetJobRequest
+	16, // 39: clipmesh.jobs.v1.JobService.ListJobs:input_type -> clipmesh.jobs.v1.ListJobsRequest
+	18, // 40: clipmesh.jobs.v1.JobService.WatchJob:input_type -> clipmesh.jobs.v1.WatchJobRequest
+	20, // 41: clipmesh.jobs.v1.JobService.CancelJob:input_type -> clipmesh.jobs.v1.CancelJobRequest
+	22, // 42: clipmesh.jobs.v1.JobService.GetBatch:input_type -> clipmesh.jobs.v1.GetBatchRequest
+	24, // 43: clipmesh.jobs.v1.JobService.WatchBatch:input_type -> clipmesh.jobs.v1.WatchBatchRequest
+	5,  // 44: clipmesh.jobs.v1.JobService.Analyze:output_type -> clipmesh.jobs.v1.AnalyzeResponse
+	12, // 45: clipmesh.jobs.v1.JobService.SubmitBatch:output_type -> clipmesh.jobs.v1.SubmitBatchResponse
+	15, // 46: clipmesh.jobs.v1.JobService.GetJob:output_type -> clipmesh.jobs.v1.GetJobResponse
+	17, // 47: clipmesh.jobs.v1.JobService.ListJobs:output_type -> clipmesh.jobs.v1.ListJobsResponse
+	19, // 48: clipmesh.jobs.v1.JobService.WatchJob:output_type -> clipmesh.jobs.v1.WatchJobResponse
+	21, // 49: clipmesh.jobs.v1.JobService.CancelJob:output_type -> clipmesh.jobs.v1.CancelJobResponse
+	23, // 50: clipmesh.jobs.v1.JobService.GetBatch:output_type -> clipmesh.jobs.v1.GetBatchResponse
+	25, // 51: clipmesh.jobs.v1.JobService.WatchBatch:output_type -> clipmesh.jobs.v1.WatchBatchResponse
+	44, // [44:52] is the sub-list for method output_type
+	36, // [36:44] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_jobs_v1_jobs_service_proto_init() }
@@ -1949,7 +2061,7 @@ func file_clipmesh_jobs_v1_jobs_service_proto_init() {
 	if File_clipmesh_jobs_v1_jobs_service_proto != nil {
 		return
 	}
-	file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[6].OneofWrappers = []any{
+	file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[7].OneofWrappers = []any{
 		(*BatchItem_VideoId)(nil),
 		(*BatchItem_Path)(nil),
 		(*BatchItem_Url)(nil),
@@ -1960,7 +2072,7 @@ func file_clipmesh_jobs_v1_jobs_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_jobs_v1_jobs_service_proto_rawDesc), len(file_clipmesh_jobs_v1_jobs_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

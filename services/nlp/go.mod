@@ -3,9 +3,11 @@ module github.com/clipmesh/clipmesh/services/nlp
 go 1.26.0
 
 require (
+	github.com/abadojack/whatlanggo v1.0.1
 	github.com/alecthomas/kong v1.17.0
 	github.com/clipmesh/clipmesh/gen/go v0.0.0
 	github.com/clipmesh/clipmesh/platform v0.0.0
+	github.com/jonreiter/govader v0.0.0-20250429093935-f6505c8d03cc
 	google.golang.org/grpc v1.85.0
 )
 
@@ -85,6 +87,7 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
 	golang.org/x/xerrors v0.0.0-20240903120638-7835f813f4da // indirect
+	gonum.org/v1/gonum v0.17.0 // indirect
 	google.golang.org/api v0.297.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20261110000943-09e21b237f2c // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261104224025-d1e00e9f33ab // indirect

@@ -6,6 +6,7 @@ require (
 	github.com/alecthomas/kong v1.17.0
 	github.com/clipmesh/clipmesh/gen/go v0.0.0
 	github.com/clipmesh/clipmesh/platform v0.0.0
+	gocv.io/x/gocv v0.25.0
 	google.golang.org/grpc v1.85.0
 )
 

@@ -26,6 +26,7 @@ func Open(ctx context.Context, url, dataDir string) (*blob.Bucket, error) {
 		if err != nil {
 			return nil, fmt.Errorf("blobstore: open %s: %w", dir, err)
 		}
+		folders.Store(b, dir)
 		return b, nil
 	}
 	b, err := blob.OpenBucket(ctx, url)

@@ -3,12 +3,15 @@ package analyze
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/clipmesh/clipmesh/services/audio/internal/decode"
+	"github.com/clipmesh/clipmesh/services/audio/internal/events"
 	"github.com/clipmesh/clipmesh/services/audio/internal/loudness"
 	"github.com/clipmesh/clipmesh/services/audio/internal/rhythm"
 	"github.com/clipmesh/clipmesh/services/audio/internal/spectral"
+	"github.com/clipmesh/clipmesh/services/audio/internal/voice"
 )
 
 // Rates of the two decoded streams.
@@ -26,6 +29,10 @@ type Options struct {
 	// spectral stream) and the input's duration (0 if unknown), at most
 	// once per decoded block. It runs on a decoding goroutine.
 	Progress func(done, total float64)
+	// Voice, if set, receives the audio at VoiceRate for voice activity;
+	// Run closes it. Without it the result has no voice activity, and
+	// speech counts as noise in the events.
+	Voice voice.Detector
 }
 
 // Result is the analysis of one input.
@@ -37,6 +44,37 @@ type Result struct {
 	Spectral        spectral.Result
 	Rhythm          rhythm.Result
 	Loudness        loudness.Result
+	// Voice is the voice activity (zero without Options.Voice).
+	Voice voice.Result
+	// Blocks are the RMS levels of 100 ms blocks in dBFS (floored at
+	// loudness.SilenceDB).
+	Blocks []float64
+	// Seconds is one entry per second (per spectral series point).
+	Seconds []Second
+	// Events are the segmentation and cues (package events).
+	Events []events.Event
+	// VocalActivityRatio is the speech segments' share of the duration.
+	VocalActivityRatio float64
+	// DominantMedianHz is the median of the non-silent seconds' dominant
+	// frequencies (0 if none).
+	DominantMedianHz float64
+}
+
+// VoiceRate is the rate of the voice-activity stream.
+const VoiceRate = voice.SampleRate
+
+// Second gathers the per-second measurements of every analysis.
+type Second struct {
+	Time          float64
+	RMSDB         float64
+	ShortTermLUFS float64
+	Centroid      float64
+	Flatness      float64
+	OnsetStrength float64
+	Onsets        int
+	SpeechProb    float64
+	DominantHz    float64
+	F0            float64
 }
 
 // Run analyses path. Errors wrap decode.ErrInvalid for undecodable input;
@@ -55,6 +93,13 @@ func Run(ctx context.Context, path string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	closeVoice := func() {
+		if opts.Voice != nil {
+			_, _ = opts.Voice.Close()
+			opts.Voice = nil
+		}
+	}
+	defer closeVoice()
 	info, err := decode.Probe(ctx, path, opts.Decode)
 	if errors.Is(err, decode.ErrNoAudio) {
 		return &Result{}, nil
@@ -76,11 +121,22 @@ func Run(ctx context.Context, path string, opts Options) (*Result, error) {
 		lm.Write(b)
 		return ctx.Err()
 	}
+	lv := &levels{}
+	voiceSink := func(b []float32) error {
+		lv.write(b)
+		if opts.Voice != nil {
+			if err := opts.Voice.Write(b); err != nil {
+				return fmt.Errorf("voice activity: %w", err)
+			}
+		}
+		return ctx.Err()
+	}
 	dopts := opts.Decode
 	dopts.Probed = &info
 	_, err = decode.Stream(ctx, path, dopts,
 		decode.Output{SampleRate: SpectralRate, Sink: spectralSink},
-		decode.Output{SampleRate: LoudnessRate, Sink: loudnessSink})
+		decode.Output{SampleRate: LoudnessRate, Sink: loudnessSink},
+		decode.Output{SampleRate: VoiceRate, Sink: voiceSink})
 	if errors.Is(err, decode.ErrNoAudio) {
 		return &Result{}, nil
 	}
@@ -92,7 +148,16 @@ func Run(ctx context.Context, path string, opts Options) (*Result, error) {
 		Spectral: sp.Close(),
 		Rhythm:   rh.Close(),
 		Loudness: lm.Close(),
+		Blocks:   lv.close(),
 	}
 	r.DurationSeconds = r.Loudness.DurationSeconds
+	if opts.Voice != nil {
+		v := opts.Voice
+		opts.Voice = nil
+		if r.Voice, err = v.Close(); err != nil {
+			return nil, fmt.Errorf("voice activity: %w", err)
+		}
+	}
+	r.finish(rh.Envelope())
 	return r, nil
 }

@@ -6,6 +6,8 @@
 // each, so loudness and the spectral analyses use both cores of a small
 // machine.
 //
-// It is the domain entry point the gRPC adapter will call; voice activity
-// and audio events (issue 5) will join it here.
+// A third stream at 16 kHz feeds voice activity (package voice) and the
+// 100 ms levels behind the loud-burst and loudness-jump cues. Once decoding
+// ends, the per-second series and the events (package events) are built
+// from all of them. It is the domain entry point of the gRPC adapter.
 package analyze

@@ -5,6 +5,7 @@ package convert
 import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/catalog"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/media"
@@ -15,6 +16,8 @@ func Video(v catalog.Video) *videosv1.Video {
 	return &videosv1.Video{
 		Id: v.ID, Filename: v.Filename, ContentType: v.ContentType, SizeBytes: v.SizeBytes,
 		Sha256: v.SHA256, Probe: Probe(v.Probe), CreateTime: timestamppb.New(v.Created),
+		Original: &commonv1.Artifact{Key: v.BlobKey, Kind: "original", ContentType: v.ContentType,
+			SizeBytes: v.SizeBytes, Sha256: v.SHA256},
 	}
 }
 

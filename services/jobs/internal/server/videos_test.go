@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/testing/protocmp"
 
+	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/platform/auth"
 	"github.com/clipmesh/clipmesh/platform/fixtures"
@@ -67,9 +68,12 @@ func wantVideo(t *testing.T, name, contentType string) *videosv1.Video {
 	t.Helper()
 	b := fixture(t, name)
 	sum := sha256.Sum256(b)
+	hexSum := hex.EncodeToString(sum[:])
 	return &videosv1.Video{
 		Id: videoID(b), Filename: name, ContentType: contentType, SizeBytes: int64(len(b)),
-		Sha256: hex.EncodeToString(sum[:]), Probe: wantProbes[name],
+		Sha256: hexSum, Probe: wantProbes[name],
+		Original: &commonv1.Artifact{Key: "videos/" + hexSum, Kind: "original", ContentType: contentType,
+			SizeBytes: int64(len(b)), Sha256: hexSum},
 	}
 }
 

@@ -23,6 +23,81 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// AudioEventKind says what an AudioEvent is.
+type AudioEventKind int32
+
+const (
+	// AUDIO_EVENT_KIND_UNSPECIFIED is the zero value.
+	AudioEventKind_AUDIO_EVENT_KIND_UNSPECIFIED AudioEventKind = 0
+	// AUDIO_EVENT_KIND_SPEECH is a segment classified as speech.
+	AudioEventKind_AUDIO_EVENT_KIND_SPEECH AudioEventKind = 1
+	// AUDIO_EVENT_KIND_MUSIC is a segment classified as music.
+	AudioEventKind_AUDIO_EVENT_KIND_MUSIC AudioEventKind = 2
+	// AUDIO_EVENT_KIND_SILENCE is a segment classified as silence.
+	AudioEventKind_AUDIO_EVENT_KIND_SILENCE AudioEventKind = 3
+	// AUDIO_EVENT_KIND_NOISE is a non-silent segment that is neither speech
+	// nor music.
+	AudioEventKind_AUDIO_EVENT_KIND_NOISE AudioEventKind = 4
+	// AUDIO_EVENT_KIND_LOUD_BURST is a short burst well above its background.
+	AudioEventKind_AUDIO_EVENT_KIND_LOUD_BURST AudioEventKind = 5
+	// AUDIO_EVENT_KIND_LOUDNESS_JUMP is a sudden, sustained change of level.
+	AudioEventKind_AUDIO_EVENT_KIND_LOUDNESS_JUMP AudioEventKind = 6
+	// AUDIO_EVENT_KIND_APPLAUSE_LAUGHTER is a broadband noisy segment with
+	// many onsets, like applause or laughter.
+	AudioEventKind_AUDIO_EVENT_KIND_APPLAUSE_LAUGHTER AudioEventKind = 7
+)
+
+// Enum value maps for AudioEventKind.
+var (
+	AudioEventKind_name = map[int32]string{
+		0: "AUDIO_EVENT_KIND_UNSPECIFIED",
+		1: "AUDIO_EVENT_KIND_SPEECH",
+		2: "AUDIO_EVENT_KIND_MUSIC",
+		3: "AUDIO_EVENT_KIND_SILENCE",
+		4: "AUDIO_EVENT_KIND_NOISE",
+		5: "AUDIO_EVENT_KIND_LOUD_BURST",
+		6: "AUDIO_EVENT_KIND_LOUDNESS_JUMP",
+		7: "AUDIO_EVENT_KIND_APPLAUSE_LAUGHTER",
+	}
+	AudioEventKind_value = map[string]int32{
+		"AUDIO_EVENT_KIND_UNSPECIFIED":       0,
+		"AUDIO_EVENT_KIND_SPEECH":            1,
+		"AUDIO_EVENT_KIND_MUSIC":             2,
+		"AUDIO_EVENT_KIND_SILENCE":           3,
+		"AUDIO_EVENT_KIND_NOISE":             4,
+		"AUDIO_EVENT_KIND_LOUD_BURST":        5,
+		"AUDIO_EVENT_KIND_LOUDNESS_JUMP":     6,
+		"AUDIO_EVENT_KIND_APPLAUSE_LAUGHTER": 7,
+	}
+)
+
+func (x AudioEventKind) Enum() *AudioEventKind {
+	p := new(AudioEventKind)
+	*p = x
+	return p
+}
+
+func (x AudioEventKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AudioEventKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_clipmesh_audio_v1_audio_service_proto_enumTypes[0].Descriptor()
+}
+
+func (AudioEventKind) Type() protoreflect.EnumType {
+	return &file_clipmesh_audio_v1_audio_service_proto_enumTypes[0]
+}
+
+func (x AudioEventKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AudioEventKind.Descriptor instead.
+func (AudioEventKind) EnumDescriptor() ([]byte, []int) {
+	return file_clipmesh_audio_v1_audio_service_proto_rawDescGZIP(), []int{0}
+}
+
 // AnalyzeAudioRequest names the media to analyse.
 type AnalyzeAudioRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -177,8 +252,27 @@ type AudioResult struct {
 	DurationSeconds float64 `protobuf:"fixed64,3,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
 	// SpeechSegments found by voice activity detection.
 	SpeechSegments []*v1.TimeRange `protobuf:"bytes,4,rep,name=speech_segments,json=speechSegments,proto3" json:"speech_segments,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Series holds one point per second of audio, for the engagement timeline
+	// and plots.
+	Series []*AudioSecond `protobuf:"bytes,5,rep,name=series,proto3" json:"series,omitempty"`
+	// Summary holds the figures of the whole signal.
+	Summary *AudioSummary `protobuf:"bytes,6,opt,name=summary,proto3" json:"summary,omitempty"`
+	// Mel is a time-downsampled mel spectrogram for plots.
+	Mel *MelSpectrogram `protobuf:"bytes,7,opt,name=mel,proto3" json:"mel,omitempty"`
+	// Events are the speech/music/silence/noise segmentation of the timeline
+	// and the engagement cues (loud bursts, loudness jumps, applause- or
+	// laughter-like segments), in time order.
+	Events []*AudioEvent `protobuf:"bytes,8,rep,name=events,proto3" json:"events,omitempty"`
+	// Producers names every engine that contributed (decoder, DSP, loudness,
+	// voice activity), each with its version; producer above is the overall
+	// one.
+	Producers []*v1.Producer `protobuf:"bytes,9,rep,name=producers,proto3" json:"producers,omitempty"`
+	// VoiceProducer is the engine that produced speech_segments and the speech
+	// probabilities: "silero-vad" or, when the model is missing, the
+	// "energy-vad" fallback (fallback true, with the reason in note).
+	VoiceProducer *v1.Producer `protobuf:"bytes,10,opt,name=voice_producer,json=voiceProducer,proto3" json:"voice_producer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AudioResult) Reset() {
@@ -239,6 +333,549 @@ func (x *AudioResult) GetSpeechSegments() []*v1.TimeRange {
 	return nil
 }
 
+func (x *AudioResult) GetSeries() []*AudioSecond {
+	if x != nil {
+		return x.Series
+	}
+	return nil
+}
+
+func (x *AudioResult) GetSummary() *AudioSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+func (x *AudioResult) GetMel() *MelSpectrogram {
+	if x != nil {
+		return x.Mel
+	}
+	return nil
+}
+
+func (x *AudioResult) GetEvents() []*AudioEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *AudioResult) GetProducers() []*v1.Producer {
+	if x != nil {
+		return x.Producers
+	}
+	return nil
+}
+
+func (x *AudioResult) GetVoiceProducer() *v1.Producer {
+	if x != nil {
+		return x.VoiceProducer
+	}
+	return nil
+}
+
+// AudioSecond is the analysis of one second of audio, [time, time+1).
+type AudioSecond struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TimeSeconds is the start of the second.
+	TimeSeconds float64 `protobuf:"fixed64,1,opt,name=time_seconds,json=timeSeconds,proto3" json:"time_seconds,omitempty"`
+	// RmsDbfs is the mean frame RMS level in dB re full scale (floored at -120).
+	RmsDbfs float64 `protobuf:"fixed64,2,opt,name=rms_dbfs,json=rmsDbfs,proto3" json:"rms_dbfs,omitempty"`
+	// ShortTermLufs is the EBU R128 short-term loudness (3 s window) ending
+	// at the end of this second; -120 before the first full window.
+	ShortTermLufs float64 `protobuf:"fixed64,3,opt,name=short_term_lufs,json=shortTermLufs,proto3" json:"short_term_lufs,omitempty"`
+	// SpectralCentroidHz is the mean spectral centroid.
+	SpectralCentroidHz float64 `protobuf:"fixed64,4,opt,name=spectral_centroid_hz,json=spectralCentroidHz,proto3" json:"spectral_centroid_hz,omitempty"`
+	// OnsetStrength is the mean onset strength (spectral flux of the log-mel
+	// spectrum, dB per band and frame).
+	OnsetStrength float64 `protobuf:"fixed64,5,opt,name=onset_strength,json=onsetStrength,proto3" json:"onset_strength,omitempty"`
+	// SpeechProbability is the mean voice-activity probability in [0, 1].
+	SpeechProbability float64 `protobuf:"fixed64,6,opt,name=speech_probability,json=speechProbability,proto3" json:"speech_probability,omitempty"`
+	// SpectralFlatness is the mean spectral flatness in [0, 1] (1 = white noise).
+	SpectralFlatness float64 `protobuf:"fixed64,7,opt,name=spectral_flatness,json=spectralFlatness,proto3" json:"spectral_flatness,omitempty"`
+	// DominantFrequencyHz is the peak of the second's mean power spectrum.
+	DominantFrequencyHz float64 `protobuf:"fixed64,8,opt,name=dominant_frequency_hz,json=dominantFrequencyHz,proto3" json:"dominant_frequency_hz,omitempty"`
+	// PitchHz is the median pitch of the voiced frames, 0 if none.
+	PitchHz       float64 `protobuf:"fixed64,9,opt,name=pitch_hz,json=pitchHz,proto3" json:"pitch_hz,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioSecond) Reset() {
+	*x = AudioSecond{}
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioSecond) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioSecond) ProtoMessage() {}
+
+func (x *AudioSecond) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioSecond.ProtoReflect.Descriptor instead.
+func (*AudioSecond) Descriptor() ([]byte, []int) {
+	return file_clipmesh_audio_v1_audio_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AudioSecond) GetTimeSeconds() float64 {
+	if x != nil {
+		return x.TimeSeconds
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetRmsDbfs() float64 {
+	if x != nil {
+		return x.RmsDbfs
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetShortTermLufs() float64 {
+	if x != nil {
+		return x.ShortTermLufs
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetSpectralCentroidHz() float64 {
+	if x != nil {
+		return x.SpectralCentroidHz
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetOnsetStrength() float64 {
+	if x != nil {
+		return x.OnsetStrength
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetSpeechProbability() float64 {
+	if x != nil {
+		return x.SpeechProbability
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetSpectralFlatness() float64 {
+	if x != nil {
+		return x.SpectralFlatness
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetDominantFrequencyHz() float64 {
+	if x != nil {
+		return x.DominantFrequencyHz
+	}
+	return 0
+}
+
+func (x *AudioSecond) GetPitchHz() float64 {
+	if x != nil {
+		return x.PitchHz
+	}
+	return 0
+}
+
+// AudioSummary holds the figures of the whole signal.
+type AudioSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// IntegratedLufs is the EBU R128 gated integrated loudness (-70 when no
+	// block passes the gate).
+	IntegratedLufs float64 `protobuf:"fixed64,1,opt,name=integrated_lufs,json=integratedLufs,proto3" json:"integrated_lufs,omitempty"`
+	// LoudnessRangeLu is the EBU R128 loudness range (LRA).
+	LoudnessRangeLu float64 `protobuf:"fixed64,2,opt,name=loudness_range_lu,json=loudnessRangeLu,proto3" json:"loudness_range_lu,omitempty"`
+	// TruePeakDbtp is the 4x-oversampled true peak.
+	TruePeakDbtp float64 `protobuf:"fixed64,3,opt,name=true_peak_dbtp,json=truePeakDbtp,proto3" json:"true_peak_dbtp,omitempty"`
+	// DynamicRangeLu is the 95th minus the 5th percentile of short-term
+	// loudness above the absolute gate.
+	DynamicRangeLu float64 `protobuf:"fixed64,4,opt,name=dynamic_range_lu,json=dynamicRangeLu,proto3" json:"dynamic_range_lu,omitempty"`
+	// SnrDb estimates the signal-to-noise ratio (active blocks vs the noise
+	// floor; 100 over digital silence).
+	SnrDb float64 `protobuf:"fixed64,5,opt,name=snr_db,json=snrDb,proto3" json:"snr_db,omitempty"`
+	// TempoBpm is the estimated tempo, 0 when there is no rhythm.
+	TempoBpm float64 `protobuf:"fixed64,6,opt,name=tempo_bpm,json=tempoBpm,proto3" json:"tempo_bpm,omitempty"`
+	// TempoConfidence in [0, 1]: near 1 for a metronome, near 0 for speech.
+	TempoConfidence float64 `protobuf:"fixed64,7,opt,name=tempo_confidence,json=tempoConfidence,proto3" json:"tempo_confidence,omitempty"`
+	// BeatTimesSeconds are the tracked beats.
+	BeatTimesSeconds []float64 `protobuf:"fixed64,8,rep,packed,name=beat_times_seconds,json=beatTimesSeconds,proto3" json:"beat_times_seconds,omitempty"`
+	// OnsetCount is the number of detected onsets.
+	OnsetCount int32 `protobuf:"varint,9,opt,name=onset_count,json=onsetCount,proto3" json:"onset_count,omitempty"`
+	// RhythmRegularity is 1 minus the coefficient of variation of the beat
+	// intervals, in [0, 1].
+	RhythmRegularity float64 `protobuf:"fixed64,10,opt,name=rhythm_regularity,json=rhythmRegularity,proto3" json:"rhythm_regularity,omitempty"`
+	// VocalActivityRatio is the share of the duration inside speech segments.
+	VocalActivityRatio float64 `protobuf:"fixed64,11,opt,name=vocal_activity_ratio,json=vocalActivityRatio,proto3" json:"vocal_activity_ratio,omitempty"`
+	// DominantFrequencyMedianHz is the median of the per-second dominant
+	// frequencies of the non-silent seconds (0 if none).
+	DominantFrequencyMedianHz float64 `protobuf:"fixed64,12,opt,name=dominant_frequency_median_hz,json=dominantFrequencyMedianHz,proto3" json:"dominant_frequency_median_hz,omitempty"`
+	// PitchMedianHz is the median pitch (f0) of the voiced frames, 0 if none.
+	PitchMedianHz float64 `protobuf:"fixed64,13,opt,name=pitch_median_hz,json=pitchMedianHz,proto3" json:"pitch_median_hz,omitempty"`
+	// NoiseFloorDbfs is the level of the quietest 10% of 100 ms blocks.
+	NoiseFloorDbfs float64 `protobuf:"fixed64,14,opt,name=noise_floor_dbfs,json=noiseFloorDbfs,proto3" json:"noise_floor_dbfs,omitempty"`
+	// SamplePeakDbfs is the plain sample peak.
+	SamplePeakDbfs float64 `protobuf:"fixed64,15,opt,name=sample_peak_dbfs,json=samplePeakDbfs,proto3" json:"sample_peak_dbfs,omitempty"`
+	// OnsetTimesSeconds are the detected onsets.
+	OnsetTimesSeconds []float64 `protobuf:"fixed64,16,rep,packed,name=onset_times_seconds,json=onsetTimesSeconds,proto3" json:"onset_times_seconds,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *AudioSummary) Reset() {
+	*x = AudioSummary{}
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioSummary) ProtoMessage() {}
+
+func (x *AudioSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioSummary.ProtoReflect.Descriptor instead.
+func (*AudioSummary) Descriptor() ([]byte, []int) {
+	return file_clipmesh_audio_v1_audio_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AudioSummary) GetIntegratedLufs() float64 {
+	if x != nil {
+		return x.IntegratedLufs
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetLoudnessRangeLu() float64 {
+	if x != nil {
+		return x.LoudnessRangeLu
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetTruePeakDbtp() float64 {
+	if x != nil {
+		return x.TruePeakDbtp
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetDynamicRangeLu() float64 {
+	if x != nil {
+		return x.DynamicRangeLu
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetSnrDb() float64 {
+	if x != nil {
+		return x.SnrDb
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetTempoBpm() float64 {
+	if x != nil {
+		return x.TempoBpm
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetTempoConfidence() float64 {
+	if x != nil {
+		return x.TempoConfidence
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetBeatTimesSeconds() []float64 {
+	if x != nil {
+		return x.BeatTimesSeconds
+	}
+	return nil
+}
+
+func (x *AudioSummary) GetOnsetCount() int32 {
+	if x != nil {
+		return x.OnsetCount
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetRhythmRegularity() float64 {
+	if x != nil {
+		return x.RhythmRegularity
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetVocalActivityRatio() float64 {
+	if x != nil {
+		return x.VocalActivityRatio
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetDominantFrequencyMedianHz() float64 {
+	if x != nil {
+		return x.DominantFrequencyMedianHz
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetPitchMedianHz() float64 {
+	if x != nil {
+		return x.PitchMedianHz
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetNoiseFloorDbfs() float64 {
+	if x != nil {
+		return x.NoiseFloorDbfs
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetSamplePeakDbfs() float64 {
+	if x != nil {
+		return x.SamplePeakDbfs
+	}
+	return 0
+}
+
+func (x *AudioSummary) GetOnsetTimesSeconds() []float64 {
+	if x != nil {
+		return x.OnsetTimesSeconds
+	}
+	return nil
+}
+
+// MelSpectrogram is a time-downsampled mel spectrogram.
+type MelSpectrogram struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// RowSeconds is the duration each row covers.
+	RowSeconds float64 `protobuf:"fixed64,1,opt,name=row_seconds,json=rowSeconds,proto3" json:"row_seconds,omitempty"`
+	// BandHz are the centre frequencies of the bands.
+	BandHz []float64 `protobuf:"fixed64,2,rep,packed,name=band_hz,json=bandHz,proto3" json:"band_hz,omitempty"`
+	// Rows are the spectrogram rows in time order.
+	Rows          []*MelRow `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MelSpectrogram) Reset() {
+	*x = MelSpectrogram{}
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MelSpectrogram) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MelSpectrogram) ProtoMessage() {}
+
+func (x *MelSpectrogram) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MelSpectrogram.ProtoReflect.Descriptor instead.
+func (*MelSpectrogram) Descriptor() ([]byte, []int) {
+	return file_clipmesh_audio_v1_audio_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MelSpectrogram) GetRowSeconds() float64 {
+	if x != nil {
+		return x.RowSeconds
+	}
+	return 0
+}
+
+func (x *MelSpectrogram) GetBandHz() []float64 {
+	if x != nil {
+		return x.BandHz
+	}
+	return nil
+}
+
+func (x *MelSpectrogram) GetRows() []*MelRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+// MelRow is one time slice of a mel spectrogram.
+type MelRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Db is the mean power of each band in dB re full scale (floored at -100).
+	Db            []float32 `protobuf:"fixed32,1,rep,packed,name=db,proto3" json:"db,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MelRow) Reset() {
+	*x = MelRow{}
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MelRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MelRow) ProtoMessage() {}
+
+func (x *MelRow) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MelRow.ProtoReflect.Descriptor instead.
+func (*MelRow) Descriptor() ([]byte, []int) {
+	return file_clipmesh_audio_v1_audio_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *MelRow) GetDb() []float32 {
+	if x != nil {
+		return x.Db
+	}
+	return nil
+}
+
+// AudioEvent is a segment of the timeline or an engagement cue.
+type AudioEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Kind is what the event is.
+	Kind AudioEventKind `protobuf:"varint,1,opt,name=kind,proto3,enum=clipmesh.audio.v1.AudioEventKind" json:"kind,omitempty"`
+	// StartSeconds is when it starts.
+	StartSeconds float64 `protobuf:"fixed64,2,opt,name=start_seconds,json=startSeconds,proto3" json:"start_seconds,omitempty"`
+	// DurationSeconds is how long it lasts.
+	DurationSeconds float64 `protobuf:"fixed64,3,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
+	// Strength in [0, 1] ranks events of one kind.
+	Strength float64 `protobuf:"fixed64,4,opt,name=strength,proto3" json:"strength,omitempty"`
+	// Value is the measured quantity behind the strength: mean speech
+	// probability (speech), 1 - flatness (music, noise), level in dBFS
+	// (silence), dB above the background (loud burst), signed dB change
+	// (loudness jump), onsets per second (applause/laughter).
+	Value         float64 `protobuf:"fixed64,5,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioEvent) Reset() {
+	*x = AudioEvent{}
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioEvent) ProtoMessage() {}
+
+func (x *AudioEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_audio_v1_audio_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioEvent.ProtoReflect.Descriptor instead.
+func (*AudioEvent) Descriptor() ([]byte, []int) {
+	return file_clipmesh_audio_v1_audio_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AudioEvent) GetKind() AudioEventKind {
+	if x != nil {
+		return x.Kind
+	}
+	return AudioEventKind_AUDIO_EVENT_KIND_UNSPECIFIED
+}
+
+func (x *AudioEvent) GetStartSeconds() float64 {
+	if x != nil {
+		return x.StartSeconds
+	}
+	return 0
+}
+
+func (x *AudioEvent) GetDurationSeconds() float64 {
+	if x != nil {
+		return x.DurationSeconds
+	}
+	return 0
+}
+
+func (x *AudioEvent) GetStrength() float64 {
+	if x != nil {
+		return x.Strength
+	}
+	return 0
+}
+
+func (x *AudioEvent) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
 var File_clipmesh_audio_v1_audio_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_audio_v1_audio_service_proto_rawDesc = "" +
@@ -251,12 +888,71 @@ const file_clipmesh_audio_v1_audio_service_proto_rawDesc = "" +
 	"\x14AnalyzeAudioResponse\x12:\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProgressH\x00R\bprogress\x128\n" +
 	"\x06result\x18\x02 \x01(\v2\x1e.clipmesh.audio.v1.AudioResultH\x00R\x06resultB\a\n" +
-	"\x05event\"\xd7\x01\n" +
+	"\x05event\"\xb7\x04\n" +
 	"\vAudioResult\x128\n" +
 	"\bproducer\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x12\x1b\n" +
 	"\thas_audio\x18\x02 \x01(\bR\bhasAudio\x12)\n" +
 	"\x10duration_seconds\x18\x03 \x01(\x01R\x0fdurationSeconds\x12F\n" +
-	"\x0fspeech_segments\x18\x04 \x03(\v2\x1d.clipmesh.common.v1.TimeRangeR\x0espeechSegments2\x8f\x01\n" +
+	"\x0fspeech_segments\x18\x04 \x03(\v2\x1d.clipmesh.common.v1.TimeRangeR\x0espeechSegments\x126\n" +
+	"\x06series\x18\x05 \x03(\v2\x1e.clipmesh.audio.v1.AudioSecondR\x06series\x129\n" +
+	"\asummary\x18\x06 \x01(\v2\x1f.clipmesh.audio.v1.AudioSummaryR\asummary\x123\n" +
+	"\x03mel\x18\a \x01(\v2!.clipmesh.audio.v1.MelSpectrogramR\x03mel\x125\n" +
+	"\x06events\x18\b \x03(\v2\x1d.clipmesh.audio.v1.AudioEventR\x06events\x12:\n" +
+	"\tproducers\x18\t \x03(\v2\x1c.clipmesh.common.v1.ProducerR\tproducers\x12C\n" +
+	"\x0evoice_producer\x18\n" +
+	" \x01(\v2\x1c.clipmesh.common.v1.ProducerR\rvoiceProducer\"\xf7\x02\n" +
+	"\vAudioSecond\x12!\n" +
+	"\ftime_seconds\x18\x01 \x01(\x01R\vtimeSeconds\x12\x19\n" +
+	"\brms_dbfs\x18\x02 \x01(\x01R\armsDbfs\x12&\n" +
+	"\x0fshort_term_lufs\x18\x03 \x01(\x01R\rshortTermLufs\x120\n" +
+	"\x14spectral_centroid_hz\x18\x04 \x01(\x01R\x12spectralCentroidHz\x12%\n" +
+	"\x0eonset_strength\x18\x05 \x01(\x01R\ronsetStrength\x12-\n" +
+	"\x12speech_probability\x18\x06 \x01(\x01R\x11speechProbability\x12+\n" +
+	"\x11spectral_flatness\x18\a \x01(\x01R\x10spectralFlatness\x122\n" +
+	"\x15dominant_frequency_hz\x18\b \x01(\x01R\x13dominantFrequencyHz\x12\x19\n" +
+	"\bpitch_hz\x18\t \x01(\x01R\apitchHz\"\xad\x05\n" +
+	"\fAudioSummary\x12'\n" +
+	"\x0fintegrated_lufs\x18\x01 \x01(\x01R\x0eintegratedLufs\x12*\n" +
+	"\x11loudness_range_lu\x18\x02 \x01(\x01R\x0floudnessRangeLu\x12$\n" +
+	"\x0etrue_peak_dbtp\x18\x03 \x01(\x01R\ftruePeakDbtp\x12(\n" +
+	"\x10dynamic_range_lu\x18\x04 \x01(\x01R\x0edynamicRangeLu\x12\x15\n" +
+	"\x06snr_db\x18\x05 \x01(\x01R\x05snrDb\x12\x1b\n" +
+	"\ttempo_bpm\x18\x06 \x01(\x01R\btempoBpm\x12)\n" +
+	"\x10tempo_confidence\x18\a \x01(\x01R\x0ftempoConfidence\x12,\n" +
+	"\x12beat_times_seconds\x18\b \x03(\x01R\x10beatTimesSeconds\x12\x1f\n" +
+	"\vonset_count\x18\t \x01(\x05R\n" +
+	"onsetCount\x12+\n" +
+	"\x11rhythm_regularity\x18\n" +
+	" \x01(\x01R\x10rhythmRegularity\x120\n" +
+	"\x14vocal_activity_ratio\x18\v \x01(\x01R\x12vocalActivityRatio\x12?\n" +
+	"\x1cdominant_frequency_median_hz\x18\f \x01(\x01R\x19dominantFrequencyMedianHz\x12&\n" +
+	"\x0fpitch_median_hz\x18\r \x01(\x01R\rpitchMedianHz\x12(\n" +
+	"\x10noise_floor_dbfs\x18\x0e \x01(\x01R\x0enoiseFloorDbfs\x12(\n" +
+	"\x10sample_peak_dbfs\x18\x0f \x01(\x01R\x0esamplePeakDbfs\x12.\n" +
+	"\x13onset_times_seconds\x18\x10 \x03(\x01R\x11onsetTimesSeconds\"y\n" +
+	"\x0eMelSpectrogram\x12\x1f\n" +
+	"\vrow_seconds\x18\x01 \x01(\x01R\n" +
+	"rowSeconds\x12\x17\n" +
+	"\aband_hz\x18\x02 \x03(\x01R\x06bandHz\x12-\n" +
+	"\x04rows\x18\x03 \x03(\v2\x19.clipmesh.audio.v1.MelRowR\x04rows\"\x18\n" +
+	"\x06MelRow\x12\x0e\n" +
+	"\x02db\x18\x01 \x03(\x02R\x02db\"\xc5\x01\n" +
+	"\n" +
+	"AudioEvent\x125\n" +
+	"\x04kind\x18\x01 \x01(\x0e2!.clipmesh.audio.v1.AudioEventKindR\x04kind\x12#\n" +
+	"\rstart_seconds\x18\x02 \x01(\x01R\fstartSeconds\x12)\n" +
+	"\x10duration_seconds\x18\x03 \x01(\x01R\x0fdurationSeconds\x12\x1a\n" +
+	"\bstrength\x18\x04 \x01(\x01R\bstrength\x12\x14\n" +
+	"\x05value\x18\x05 \x01(\x01R\x05value*\x92\x02\n" +
+	"\x0eAudioEventKind\x12 \n" +
+	"\x1cAUDIO_EVENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17AUDIO_EVENT_KIND_SPEECH\x10\x01\x12\x1a\n" +
+	"\x16AUDIO_EVENT_KIND_MUSIC\x10\x02\x12\x1c\n" +
+	"\x18AUDIO_EVENT_KIND_SILENCE\x10\x03\x12\x1a\n" +
+	"\x16AUDIO_EVENT_KIND_NOISE\x10\x04\x12\x1f\n" +
+	"\x1bAUDIO_EVENT_KIND_LOUD_BURST\x10\x05\x12\"\n" +
+	"\x1eAUDIO_EVENT_KIND_LOUDNESS_JUMP\x10\x06\x12&\n" +
+	"\"AUDIO_EVENT_KIND_APPLAUSE_LAUGHTER\x10\a2\x8f\x01\n" +
 	"\fAudioService\x12\x7f\n" +
 	"\fAnalyzeAudio\x12&.clipmesh.audio.v1.AnalyzeAudioRequest\x1a'.clipmesh.audio.v1.AnalyzeAudioResponse\"\x1c\x82\xd3\xe4\x93\x02\x16:\x01*\"\x11/v1/audio:analyze0\x01B\xcf\x01\n" +
 	"\x15com.clipmesh.audio.v1B\x11AudioServiceProtoP\x01Z=github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1;audiov1\xa2\x02\x03CAX\xaa\x02\x11Clipmesh.Audio.V1\xca\x02\x11Clipmesh\\Audio\\V1\xe2\x02\x1dClipmesh\\Audio\\V1\\GPBMetadata\xea\x02\x13Clipmesh::Audio::V1b\x06proto3"
@@ -273,29 +969,44 @@ func file_clipmesh_audio_v1_audio_service_proto_rawDescGZIP() []byte {
 	return file_clipmesh_audio_v1_audio_service_proto_rawDescData
 }
 
-var file_clipmesh_audio_v1_audio_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_clipmesh_audio_v1_audio_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_clipmesh_audio_v1_audio_service_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_clipmesh_audio_v1_audio_service_proto_goTypes = []any{
-	(*AnalyzeAudioRequest)(nil),  // 0: clipmesh.audio.v1.AnalyzeAudioRequest
-	(*AnalyzeAudioResponse)(nil), // 1: clipmesh.audio.v1.AnalyzeAudioResponse
-	(*AudioResult)(nil),          // 2: clipmesh.audio.v1.AudioResult
-	(*v1.Artifact)(nil),          // 3: clipmesh.common.v1.Artifact
-	(*v1.Progress)(nil),          // 4: clipmesh.common.v1.Progress
-	(*v1.Producer)(nil),          // 5: clipmesh.common.v1.Producer
-	(*v1.TimeRange)(nil),         // 6: clipmesh.common.v1.TimeRange
+	(AudioEventKind)(0),          // 0: clipmesh.audio.v1.AudioEventKind
+	(*AnalyzeAudioRequest)(nil),  // 1: clipmesh.audio.v1.AnalyzeAudioRequest
+	(*AnalyzeAudioResponse)(nil), // 2: clipmesh.audio.v1.AnalyzeAudioResponse
+	(*AudioResult)(nil),          // 3: clipmesh.audio.v1.AudioResult
+	(*AudioSecond)(nil),          // 4: clipmesh.audio.v1.AudioSecond
+	(*AudioSummary)(nil),         // 5: clipmesh.audio.v1.AudioSummary
+	(*MelSpectrogram)(nil),       // 6: clipmesh.audio.v1.MelSpectrogram
+	(*MelRow)(nil),               // 7: clipmesh.audio.v1.MelRow
+	(*AudioEvent)(nil),           // 8: clipmesh.audio.v1.AudioEvent
+	(*v1.Artifact)(nil),          // 9: clipmesh.common.v1.Artifact
+	(*v1.Progress)(nil),          // 10: clipmesh.common.v1.Progress
+	(*v1.Producer)(nil),          // 11: clipmesh.common.v1.Producer
+	(*v1.TimeRange)(nil),         // 12: clipmesh.common.v1.TimeRange
 }
 var file_clipmesh_audio_v1_audio_service_proto_depIdxs = []int32{
-	3, // 0: clipmesh.audio.v1.AnalyzeAudioRequest.audio_track:type_name -> clipmesh.common.v1.Artifact
-	4, // 1: clipmesh.audio.v1.AnalyzeAudioResponse.progress:type_name -> clipmesh.common.v1.Progress
-	2, // 2: clipmesh.audio.v1.AnalyzeAudioResponse.result:type_name -> clipmesh.audio.v1.AudioResult
-	5, // 3: clipmesh.audio.v1.AudioResult.producer:type_name -> clipmesh.common.v1.Producer
-	6, // 4: clipmesh.audio.v1.AudioResult.speech_segments:type_name -> clipmesh.common.v1.TimeRange
-	0, // 5: clipmesh.audio.v1.AudioService.AnalyzeAudio:input_type -> clipmesh.audio.v1.AnalyzeAudioRequest
-	1, // 6: clipmesh.audio.v1.AudioService.AnalyzeAudio:output_type -> clipmesh.audio.v1.AnalyzeAudioResponse
-	6, // [6:7] is the sub-list for method output_type
-	5, // [5:6] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	9,  // 0: clipmesh.audio.v1.AnalyzeAudioRequest.audio_track:type_name -> clipmesh.common.v1.Artifact
+	10, // 1: clipmesh.audio.v1.AnalyzeAudioResponse.progress:type_name -> clipmesh.common.v1.Progress
+	3,  // 2: clipmesh.audio.v1.AnalyzeAudioResponse.result:type_name -> clipmesh.audio.v1.AudioResult
+	11, // 3: clipmesh.audio.v1.AudioResult.producer:type_name -> clipmesh.common.v1.Producer
+	12, // 4: clipmesh.audio.v1.AudioResult.speech_segments:type_name -> clipmesh.common.v1.TimeRange
+	4,  // 5: clipmesh.audio.v1.AudioResult.series:type_name -> clipmesh.audio.v1.AudioSecond
+	5,  // 6: clipmesh.audio.v1.AudioResult.summary:type_name -> clipmesh.audio.v1.AudioSummary
+	6,  // 7: clipmesh.audio.v1.AudioResult.mel:type_name -> clipmesh.audio.v1.MelSpectrogram
+	8,  // 8: clipmesh.audio.v1.AudioResult.events:type_name -> clipmesh.audio.v1.AudioEvent
+	11, // 9: clipmesh.audio.v1.AudioResult.producers:type_name -> clipmesh.common.v1.Producer
+	11, // 10: clipmesh.audio.v1.AudioResult.voice_producer:type_name -> clipmesh.common.v1.Producer
+	7,  // 11: clipmesh.audio.v1.MelSpectrogram.rows:type_name -> clipmesh.audio.v1.MelRow
+	0,  // 12: clipmesh.audio.v1.AudioEvent.kind:type_name -> clipmesh.audio.v1.AudioEventKind
+	1,  // 13: clipmesh.audio.v1.AudioService.AnalyzeAudio:input_type -> clipmesh.audio.v1.AnalyzeAudioRequest
+	2,  // 14: clipmesh.audio.v1.AudioService.AnalyzeAudio:output_type -> clipmesh.audio.v1.AnalyzeAudioResponse
+	14, // [14:15] is the sub-list for method output_type
+	13, // [13:14] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_audio_v1_audio_service_proto_init() }
@@ -312,13 +1023,14 @@ func file_clipmesh_audio_v1_audio_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_audio_v1_audio_service_proto_rawDesc), len(file_clipmesh_audio_v1_audio_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      1,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_clipmesh_audio_v1_audio_service_proto_goTypes,
 		DependencyIndexes: file_clipmesh_audio_v1_audio_service_proto_depIdxs,
+		EnumInfos:         file_clipmesh_audio_v1_audio_service_proto_enumTypes,
 		MessageInfos:      file_clipmesh_audio_v1_audio_service_proto_msgTypes,
 	}.Build()
 	File_clipmesh_audio_v1_audio_service_proto = out.File

@@ -7,6 +7,7 @@
 package videosv1
 
 import (
+	v1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -245,7 +246,10 @@ type Video struct {
 	// Probe is the media metadata.
 	Probe *Probe `protobuf:"bytes,6,opt,name=probe,proto3" json:"probe,omitempty"`
 	// CreateTime is when the video was first stored.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Original is the blob reference of the stored file (key "videos/<sha256>",
+	// kind "original"), so services of the mesh read the media by reference.
+	Original      *v1.Artifact `protobuf:"bytes,8,opt,name=original,proto3" json:"original,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -325,6 +329,13 @@ func (x *Video) GetProbe() *Probe {
 func (x *Video) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Video) GetOriginal() *v1.Artifact {
+	if x != nil {
+		return x.Original
 	}
 	return nil
 }
@@ -918,7 +929,7 @@ var File_clipmesh_videos_v1_videos_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_videos_v1_videos_service_proto_rawDesc = "" +
 	"\n" +
-	"'clipmesh/videos/v1/videos_service.proto\x12\x12clipmesh.videos.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"q\n" +
+	"'clipmesh/videos/v1/videos_service.proto\x12\x12clipmesh.videos.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"q\n" +
 	"\rUploadRequest\x12@\n" +
 	"\bmetadata\x18\x01 \x01(\v2\".clipmesh.videos.v1.UploadMetadataH\x00R\bmetadata\x12\x16\n" +
 	"\x05chunk\x18\x02 \x01(\fH\x00R\x05chunkB\x06\n" +
@@ -930,7 +941,7 @@ const file_clipmesh_videos_v1_videos_service_proto_rawDesc = "" +
 	"size_bytes\x18\x03 \x01(\x03R\tsizeBytes\"[\n" +
 	"\x0eUploadResponse\x12/\n" +
 	"\x05video\x18\x01 \x01(\v2\x19.clipmesh.videos.v1.VideoR\x05video\x12\x18\n" +
-	"\acreated\x18\x02 \x01(\bR\acreated\"\xfb\x01\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"\xb5\x02\n" +
 	"\x05Video\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
 	"\bfilename\x18\x02 \x01(\tR\bfilename\x12!\n" +
@@ -940,7 +951,8 @@ const file_clipmesh_videos_v1_videos_service_proto_rawDesc = "" +
 	"\x06sha256\x18\x05 \x01(\tR\x06sha256\x12/\n" +
 	"\x05probe\x18\x06 \x01(\v2\x19.clipmesh.videos.v1.ProbeR\x05probe\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"\xae\x02\n" +
+	"createTime\x128\n" +
+	"\boriginal\x18\b \x01(\v2\x1c.clipmesh.common.v1.ArtifactR\boriginal\"\xae\x02\n" +
 	"\x05Probe\x12)\n" +
 	"\x10duration_seconds\x18\x01 \x01(\x01R\x0fdurationSeconds\x12\x1f\n" +
 	"\vformat_name\x18\x02 \x01(\tR\n" +
@@ -1019,29 +1031,31 @@ var file_clipmesh_videos_v1_videos_service_proto_goTypes = []any{
 	(*DeleteVideoRequest)(nil),    // 11: clipmesh.videos.v1.DeleteVideoRequest
 	(*DeleteVideoResponse)(nil),   // 12: clipmesh.videos.v1.DeleteVideoResponse
 	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*v1.Artifact)(nil),           // 14: clipmesh.common.v1.Artifact
 }
 var file_clipmesh_videos_v1_videos_service_proto_depIdxs = []int32{
 	1,  // 0: clipmesh.videos.v1.UploadRequest.metadata:type_name -> clipmesh.videos.v1.UploadMetadata
 	3,  // 1: clipmesh.videos.v1.UploadResponse.video:type_name -> clipmesh.videos.v1.Video
 	4,  // 2: clipmesh.videos.v1.Video.probe:type_name -> clipmesh.videos.v1.Probe
 	13, // 3: clipmesh.videos.v1.Video.create_time:type_name -> google.protobuf.Timestamp
-	5,  // 4: clipmesh.videos.v1.Probe.video:type_name -> clipmesh.videos.v1.VideoStream
-	6,  // 5: clipmesh.videos.v1.Probe.audio:type_name -> clipmesh.videos.v1.AudioStream
-	3,  // 6: clipmesh.videos.v1.GetVideoResponse.video:type_name -> clipmesh.videos.v1.Video
-	3,  // 7: clipmesh.videos.v1.ListVideosResponse.videos:type_name -> clipmesh.videos.v1.Video
-	0,  // 8: clipmesh.videos.v1.VideoService.Upload:input_type -> clipmesh.videos.v1.UploadRequest
-	7,  // 9: clipmesh.videos.v1.VideoService.GetVideo:input_type -> clipmesh.videos.v1.GetVideoRequest
-	9,  // 10: clipmesh.videos.v1.VideoService.ListVideos:input_type -> clipmesh.videos.v1.ListVideosRequest
-	11, // 11: clipmesh.videos.v1.VideoService.DeleteVideo:input_type -> clipmesh.videos.v1.DeleteVideoRequest
-	2,  // 12: clipmesh.videos.v1.VideoService.Upload:output_type -> clipmesh.videos.v1.UploadResponse
-	8,  // 13: clipmesh.videos.v1.VideoService.GetVideo:output_type -> clipmesh.videos.v1.GetVideoResponse
-	10, // 14: clipmesh.videos.v1.VideoService.ListVideos:output_type -> clipmesh.videos.v1.ListVideosResponse
-	12, // 15: clipmesh.videos.v1.VideoService.DeleteVideo:output_type -> clipmesh.videos.v1.DeleteVideoResponse
-	12, // [12:16] is the sub-list for method output_type
-	8,  // [8:12] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	14, // 4: clipmesh.videos.v1.Video.original:type_name -> clipmesh.common.v1.Artifact
+	5,  // 5: clipmesh.videos.v1.Probe.video:type_name -> clipmesh.videos.v1.VideoStream
+	6,  // 6: clipmesh.videos.v1.Probe.audio:type_name -> clipmesh.videos.v1.AudioStream
+	3,  // 7: clipmesh.videos.v1.GetVideoResponse.video:type_name -> clipmesh.videos.v1.Video
+	3,  // 8: clipmesh.videos.v1.ListVideosResponse.videos:type_name -> clipmesh.videos.v1.Video
+	0,  // 9: clipmesh.videos.v1.VideoService.Upload:input_type -> clipmesh.videos.v1.UploadRequest
+	7,  // 10: clipmesh.videos.v1.VideoService.GetVideo:input_type -> clipmesh.videos.v1.GetVideoRequest
+	9,  // 11: clipmesh.videos.v1.VideoService.ListVideos:input_type -> clipmesh.videos.v1.ListVideosRequest
+	11, // 12: clipmesh.videos.v1.VideoService.DeleteVideo:input_type -> clipmesh.videos.v1.DeleteVideoRequest
+	2,  // 13: clipmesh.videos.v1.VideoService.Upload:output_type -> clipmesh.videos.v1.UploadResponse
+	8,  // 14: clipmesh.videos.v1.VideoService.GetVideo:output_type -> clipmesh.videos.v1.GetVideoResponse
+	10, // 15: clipmesh.videos.v1.VideoService.ListVideos:output_type -> clipmesh.videos.v1.ListVideosResponse
+	12, // 16: clipmesh.videos.v1.VideoService.DeleteVideo:output_type -> clipmesh.videos.v1.DeleteVideoResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_videos_v1_videos_service_proto_init() }

@@ -1,0 +1,187 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"gocloud.dev/blob"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
+	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
+	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
+	"github.com/clipmesh/clipmesh/platform/blobstore"
+	"github.com/clipmesh/clipmesh/services/audio/internal/analyze"
+	"github.com/clipmesh/clipmesh/services/audio/internal/decode"
+	"github.com/clipmesh/clipmesh/services/audio/internal/voice"
+)
+
+// Stage is the Progress.stage of every progress message.
+const Stage = "audio"
+
+// progressEvery is the least time between two progress messages.
+const progressEvery = 250 * time.Millisecond
+
+// errRequest marks a request that is invalid as such.
+var errRequest = errors.New("invalid request")
+
+// Server implements AudioService.
+type Server struct {
+	audiov1.UnimplementedAudioServiceServer
+
+	// Videos resolves video ids (the jobs service's VideoService).
+	Videos videosv1.VideoServiceClient
+	// Blob is the blob store holding the media.
+	Blob *blob.Bucket
+	// TmpDir receives media downloaded from a remote blob store ("" is
+	// the system's temporary directory).
+	TmpDir string
+	// Voice hands out voice-activity detectors.
+	Voice *voice.Engine
+	// Version is the service's build version, reported in producers.
+	Version string
+	Logger  *slog.Logger
+	// Decode configures ffmpeg and ffprobe (zero: from PATH).
+	Decode decode.Options
+
+	ffmpegOnce    sync.Once
+	ffmpegVersion string
+}
+
+// Register adds AudioService to g.
+func (s *Server) Register(g grpc.ServiceRegistrar) { audiov1.RegisterAudioServiceServer(g, s) }
+
+// Ready fails, naming `clipmesh models fetch`, while the voice-activity
+// model or ONNX Runtime is missing from the models cache.
+func (s *Server) Ready(context.Context) error { return s.Voice.Ready() }
+
+// AnalyzeAudio implements AudioService.AnalyzeAudio.
+func (s *Server) AnalyzeAudio(req *audiov1.AnalyzeAudioRequest, stream grpc.ServerStreamingServer[audiov1.AnalyzeAudioResponse]) error {
+	ctx := stream.Context()
+	res, err := s.analyze(ctx, req, stream)
+	if err != nil {
+		return s.toStatus(ctx, err)
+	}
+	if err := stream.Send(&audiov1.AnalyzeAudioResponse{Event: &audiov1.AnalyzeAudioResponse_Result{Result: res}}); err != nil {
+		return s.toStatus(ctx, err)
+	}
+	return nil
+}
+
+func (s *Server) analyze(ctx context.Context, req *audiov1.AnalyzeAudioRequest, stream grpc.ServerStreamingServer[audiov1.AnalyzeAudioResponse]) (*audiov1.AudioResult, error) {
+	key, err := s.source(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex // stream.Send is not safe for concurrent use
+	var last time.Time
+	send := func(fraction float64, msg string, force bool) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if now := time.Now(); force || now.Sub(last) >= progressEvery {
+			last = now
+			return stream.Send(&audiov1.AnalyzeAudioResponse{Event: &audiov1.AnalyzeAudioResponse_Progress{Progress: &commonv1.Progress{
+				Stage: Stage, Fraction: fraction, Message: msg, UpdateTime: timestamppb.New(now),
+			}}})
+		}
+		return nil
+	}
+	if err := send(0, "fetching media", true); err != nil {
+		return nil, err
+	}
+	path, cleanup, err := blobstore.Materialize(ctx, s.Blob, key, s.TmpDir)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+
+	det, err := s.Voice.New()
+	if err != nil {
+		return nil, err
+	}
+	r, err := analyze.Run(ctx, path, analyze.Options{
+		Decode: s.Decode,
+		Voice:  det,
+		Progress: func(done, total float64) {
+			if total <= 0 {
+				_ = send(0, fmt.Sprintf("decoded %.0f s", done), false)
+				return
+			}
+			// The last 1% is the summaries and events after decoding.
+			_ = send(min(0.99, done/total), fmt.Sprintf("decoded %.0f of %.0f s", done, total), false)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	res := s.result(ctx, r)
+	if !r.HasAudio {
+		// Voice activity did not run: its producer is not part of it.
+		res.VoiceProducer = nil
+		res.Producers = res.Producers[:1]
+	}
+	return res, nil
+}
+
+// source returns the blob key of the media to analyse. A video id is always
+// resolved through VideoService, so a caller only reaches its own tenant's
+// videos.
+func (s *Server) source(ctx context.Context, req *audiov1.AnalyzeAudioRequest) (string, error) {
+	track := req.GetAudioTrack().GetKey()
+	if req.GetVideoId() == "" {
+		if track == "" {
+			return "", fmt.Errorf("%w: video_id or audio_track.key is required", errRequest)
+		}
+		return track, nil
+	}
+	resp, err := s.Videos.GetVideo(ctx, &videosv1.GetVideoRequest{VideoId: req.GetVideoId()})
+	if err != nil {
+		return "", err
+	}
+	v := resp.GetVideo()
+	switch {
+	case track != "":
+		return track, nil
+	case v.GetOriginal().GetKey() != "":
+		return v.GetOriginal().GetKey(), nil
+	case v.GetSha256() != "":
+		// A jobs service older than Video.original.
+		return "videos/" + v.GetSha256(), nil
+	}
+	return "", fmt.Errorf("video %s has no stored original", req.GetVideoId())
+}
+
+// toStatus maps domain errors to gRPC codes; unknown errors are logged and
+// returned as a bare "internal error".
+func (s *Server) toStatus(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	// A status from a service called on the way (VideoService: not found,
+	// invalid id, unauthenticated) is passed on as it is.
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK {
+		return se.GRPCStatus().Err()
+	}
+	switch {
+	case errors.Is(err, decode.ErrInvalid), errors.Is(err, errRequest):
+		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, blobstore.ErrNotFound):
+		return status.Error(codes.NotFound, "media not found in the blob store")
+	}
+	s.Logger.ErrorContext(ctx, "internal error", "err", err)
+	return status.Error(codes.Internal, "internal error")
+}

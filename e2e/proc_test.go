@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clipmesh/clipmesh/platform/models"
 )
 
 // Bounds of the process lifecycle.
@@ -62,7 +64,8 @@ type proc struct {
 // CLIPMESH_* or OTEL_* variable that could change what is tested (a
 // developer's CLIPMESH_API_KEY, CLIPMESH_DATA_DIR, an OTLP endpoint), with
 // HOME and the XDG directories pointed at an empty temporary directory so
-// nothing is read from or written to the real home.
+// nothing is read from or written to the real home — except the models
+// cache, which `make deps` fills and the services need to be ready.
 func childEnv(t *testing.T) []string {
 	t.Helper()
 	env, _ := childEnvHome(t)
@@ -82,9 +85,14 @@ func childEnvHome(t *testing.T) (env []string, home string) {
 		}
 		env = append(env, kv)
 	}
+	modelsDir, err := models.Dir("")
+	if err != nil {
+		t.Fatalf("models dir: %v", err)
+	}
 	env = append(env, "HOME="+home,
 		"XDG_DATA_HOME="+home+"/.local/share", "XDG_CACHE_HOME="+home+"/.cache",
-		"XDG_CONFIG_HOME="+home+"/.config", "XDG_STATE_HOME="+home+"/.local/state")
+		"XDG_CONFIG_HOME="+home+"/.config", "XDG_STATE_HOME="+home+"/.local/state",
+		models.EnvDir+"="+modelsDir)
 	return env, home
 }
 

@@ -19,6 +19,13 @@
 //     to VideoService.Upload in 1 MiB chunks. It is hand-written because a
 //     client-streaming RPC has no JSON mapping, and a video of several GiB
 //     must never sit in memory or on the gateway's disk.
+//   - GET /v1/jobs/{job_id}:watch and /v1/batches/{batch_id}:watch as
+//     Server-Sent Events when the client sends Accept: text/event-stream
+//     (sse.go); without it the generated newline-delimited JSON binding
+//     answers, as before.
+//   - GET /v1/collaborate and the seed's /collaborate, a WebSocket carrying
+//     CollabService.Session, JSON frames both ways (collab.go). The user is
+//     the authenticated caller; a user_id in a frame is ignored.
 //   - GET /openapi.json, the merged OpenAPI v2 document (package openapi).
 //
 // Headers become gRPC metadata the services read: Authorization as
@@ -26,6 +33,9 @@
 // Idempotency-Key as "idempotency-key" and X-Request-Id as "x-request-id".
 // No other client header can set an unprefixed metadata key, so a client
 // cannot forge the keys the mesh trusts between its own services.
+// On the routes browsers open without headers (the :watch streams and the
+// WebSocket), ?access_token= is moved into Authorization before anything
+// else sees the request, and stripped from the URL.
 //
 // Around the mux: request body limits (a JSON body is small; an upload has
 // its own, larger limit; an oversize upload is 400 like any bad file, any other

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/textproto"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
@@ -51,14 +54,35 @@ type Options struct {
 	CORSAllowedOrigins []string
 	// Logger receives panics and aborted uploads; nil means slog.Default().
 	Logger *slog.Logger
+	// SSEHeartbeat is how often an idle Server-Sent Events stream gets a
+	// comment line; 0 means DefaultSSEHeartbeat.
+	SSEHeartbeat time.Duration
+	// WebSocketPing is how often the collaboration WebSocket is pinged; a
+	// peer that does not answer within the same time is disconnected. 0
+	// means DefaultWebSocketPing.
+	WebSocketPing time.Duration
+	// CollabRate and CollabBurst limit the frames one collaboration
+	// WebSocket may send (a token bucket); 0 means DefaultCollabRate and
+	// DefaultCollabBurst.
+	CollabRate  float64
+	CollabBurst int
 }
 
 // gateway holds what the handlers share.
 type gateway struct {
-	mux    *runtime.ServeMux
-	videos videosv1.VideoServiceClient
-	opts   Options
-	log    *slog.Logger
+	mux *runtime.ServeMux
+	// streams serves the generated streaming bindings that a hand-written
+	// handler shadows on mux (the :watch routes without SSE).
+	streams *runtime.ServeMux
+	videos  videosv1.VideoServiceClient
+	jobs    jobsv1.JobServiceClient
+	collab  collabv1.CollabServiceClient
+	opts    Options
+	log     *slog.Logger
+	// life is New's context: when it ends, open WebSockets are closed.
+	life context.Context
+	// eventMarshal writes SSE data: the resource JSON dialect.
+	eventMarshal protojson.MarshalOptions
 	// errMarshaler writes error bodies. It emits unpopulated fields, unlike
 	// the resource marshaler, so an error always has code, message and
 	// details, as grpc-gateway's documented error shape promises.
@@ -81,6 +105,18 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (http.H
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.SSEHeartbeat <= 0 {
+		opts.SSEHeartbeat = DefaultSSEHeartbeat
+	}
+	if opts.WebSocketPing <= 0 {
+		opts.WebSocketPing = DefaultWebSocketPing
+	}
+	if opts.CollabRate <= 0 {
+		opts.CollabRate = DefaultCollabRate
+	}
+	if opts.CollabBurst <= 0 {
+		opts.CollabBurst = DefaultCollabBurst
+	}
 	// Build the document first: a broken embedded file should stop the
 	// gateway at start, not surface as a 500 on the first /openapi.json.
 	doc, err := openapi.Document()
@@ -90,26 +126,21 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (http.H
 
 	g := &gateway{
 		videos: videosv1.NewVideoServiceClient(cc),
+		jobs:   jobsv1.NewJobServiceClient(cc),
+		collab: collabv1.NewCollabServiceClient(cc),
 		opts:   opts,
 		log:    opts.Logger,
+		life:   ctx,
 		errMarshaler: &runtime.JSONPb{
 			MarshalOptions: protojson.MarshalOptions{EmitUnpopulated: true},
 		},
+		eventMarshal: protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
 	}
-	g.mux = runtime.NewServeMux(
-		// One JSON dialect for every route, documented in doc.go. The
-		// HTTPBody wrapper lets an RPC returning google.api.HttpBody send raw
-		// bytes; everything else is protojson.
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
-			Marshaler: &runtime.JSONPb{
-				MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
-				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
-			},
-		}),
-		runtime.WithIncomingHeaderMatcher(incomingHeader),
-		runtime.WithErrorHandler(g.handleError),
-		runtime.WithMiddlewares(g.limitBody),
-	)
+	g.mux = g.newMux()
+	g.streams = g.newMux()
+	if err := jobsv1.RegisterJobServiceHandlerClient(ctx, g.streams, g.jobs); err != nil {
+		return nil, fmt.Errorf("gateway: register JobService streams: %w", err)
+	}
 
 	registrations := []struct {
 		name     string
@@ -134,13 +165,13 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (http.H
 			return analyticsv1.RegisterAnalyticsServiceHandlerClient(ctx, g.mux, analyticsv1.NewAnalyticsServiceClient(cc))
 		}},
 		{"JobService", func() error {
-			return jobsv1.RegisterJobServiceHandlerClient(ctx, g.mux, jobsv1.NewJobServiceClient(cc))
+			return jobsv1.RegisterJobServiceHandlerClient(ctx, g.mux, g.jobs)
 		}},
 		{"ClipsService", func() error {
 			return clipsv1.RegisterClipsServiceHandlerClient(ctx, g.mux, clipsv1.NewClipsServiceClient(cc))
 		}},
 		{"CollabService", func() error {
-			return collabv1.RegisterCollabServiceHandlerClient(ctx, g.mux, collabv1.NewCollabServiceClient(cc))
+			return collabv1.RegisterCollabServiceHandlerClient(ctx, g.mux, g.collab)
 		}},
 	}
 	for _, r := range registrations {
@@ -154,6 +185,19 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (http.H
 	if err := g.mux.HandlePath(http.MethodGet, "/openapi.json", serveDocument(doc)); err != nil {
 		return nil, fmt.Errorf("gateway: register /openapi.json: %w", err)
 	}
+	// The mux tries the newest registration first, so these shadow the
+	// generated :watch bindings; without Accept: text/event-stream they
+	// hand the request to g.streams, which still has them.
+	for _, rt := range g.watchRoutes() {
+		if err := g.mux.HandlePath(http.MethodGet, rt.path, g.watch(rt)); err != nil {
+			return nil, fmt.Errorf("gateway: register %s: %w", rt.path, err)
+		}
+	}
+	for _, p := range openapi.CollaboratePaths {
+		if err := g.mux.HandlePath(http.MethodGet, p, g.collaborate); err != nil {
+			return nil, fmt.Errorf("gateway: register %s: %w", p, err)
+		}
+	}
 
 	// Outermost first: the span covers everything, including a recovered
 	// panic's 500 and CORS preflights; the request state sits right inside
@@ -164,7 +208,68 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (http.H
 	}
 	h = g.recoverPanics(h)
 	h = withRequestState(h)
-	return otelhttp.NewHandler(h, "gateway"), nil
+	// Outside otelhttp, so that a token in the query never reaches a span.
+	return tokenFromQuery(otelhttp.NewHandler(h, "gateway")), nil
+}
+
+// newMux returns a grpc-gateway mux with the gateway's dialect, header rules,
+// error handler and body limits.
+func (g *gateway) newMux() *runtime.ServeMux {
+	return runtime.NewServeMux(
+		// One JSON dialect for every route, documented in doc.go. The
+		// HTTPBody wrapper lets an RPC returning google.api.HttpBody send raw
+		// bytes; everything else is protojson.
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.HTTPBodyMarshaler{
+			Marshaler: &runtime.JSONPb{
+				MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: false, UseProtoNames: false},
+				UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: true},
+			},
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithErrorHandler(g.handleError),
+		runtime.WithMiddlewares(g.limitBody),
+	)
+}
+
+// accessTokenParam is the query parameter that carries an API key for the
+// clients that cannot set a header: a browser's WebSocket and EventSource.
+const accessTokenParam = "access_token"
+
+// tokenFromQuery moves ?access_token= into "Authorization: Bearer …" on the
+// routes browsers open without headers (the collaboration WebSocket and the
+// :watch streams), and strips it from the URL so that no span, log or
+// proxy-facing copy of the URL carries the key. An Authorization header, if
+// sent too, wins. On every other route the parameter is left alone (and
+// ignored by the bindings), so keys in URLs stay the exception.
+func tokenFromQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || !tokenRoute(r.URL.Path) || !strings.Contains(r.URL.RawQuery, accessTokenParam) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		q := r.URL.Query()
+		tok := q.Get(accessTokenParam)
+		if !q.Has(accessTokenParam) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		r = r.Clone(r.Context())
+		q.Del(accessTokenParam)
+		r.URL.RawQuery = q.Encode()
+		r.RequestURI = r.URL.RequestURI()
+		if tok != "" && r.Header.Get("Authorization") == "" {
+			r.Header.Set("Authorization", "Bearer "+tok)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tokenRoute reports whether path is a route that accepts ?access_token=.
+func tokenRoute(path string) bool {
+	if slices.Contains(openapi.CollaboratePaths, path) {
+		return true
+	}
+	return strings.HasSuffix(path, ":watch") && (strings.HasPrefix(path, "/v1/jobs/") || strings.HasPrefix(path, "/v1/batches/"))
 }
 
 // incomingHeader chooses which HTTP headers become gRPC metadata.

@@ -671,11 +671,14 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("swagger = %q", doc.Swagger)
 	}
 	for path, methods := range map[string][]string{
-		"/v1/videos/{videoId}": {"get", "delete"},
-		"/v1/videos":           {"get", "post"},
-		"/analyze/advanced":    {"post"},
-		"/batch/process":       {"post"},
-		"/analytics/detailed":  {"get"},
+		"/v1/videos/{videoId}":   {"get", "delete"},
+		"/v1/videos":             {"get", "post"},
+		"/analyze/advanced":      {"post"},
+		"/batch/process":         {"post"},
+		"/analytics/detailed":    {"get"},
+		"/v1/collaborate":        {"get"},
+		"/collaborate":           {"get"},
+		"/v1/jobs/{jobId}:watch": {"get"},
 	} {
 		for _, m := range methods {
 			if _, ok := doc.Paths[path][m]; !ok {

@@ -18,6 +18,25 @@ var generated []byte
 // because VideoService.Upload is a client stream, which has no JSON mapping.
 const UploadPath = "/v1/videos"
 
+// WatchJobPath and WatchBatchPath are the streaming routes the gateway also
+// serves as Server-Sent Events (Accept: text/event-stream), written as the
+// gateway registers them; the document names the parameters lowerCamel.
+const (
+	WatchJobPath   = "/v1/jobs/{job_id}:watch"
+	WatchBatchPath = "/v1/batches/{batch_id}:watch"
+)
+
+// CollaboratePaths are the paths of the collaboration WebSocket, which
+// carries CollabService.Session: the versioned one and the seed API's.
+var CollaboratePaths = []string{"/v1/collaborate", "/collaborate"}
+
+// watchDocPaths maps each SSE route to its key in the generated document
+// and the event name of its messages.
+var watchDocPaths = []struct{ key, event, schema string }{
+	{"/v1/jobs/{jobId}:watch", "job", "v1Job"},
+	{"/v1/batches/{batchId}:watch", "batch", "v1Batch"},
+}
+
 // Generated returns the document exactly as protoc-gen-openapiv2 wrote it.
 func Generated() []byte { return bytes.Clone(generated) }
 
@@ -95,6 +114,21 @@ func build(src []byte) ([]byte, error) {
 		}
 	}
 
+	for _, w := range watchDocPaths {
+		item, _ := paths[w.key].(map[string]any)
+		op, _ := item["get"].(map[string]any)
+		if op == nil {
+			return nil, fmt.Errorf("openapi: generated document lacks GET %s, which the gateway also serves as Server-Sent Events", w.key)
+		}
+		addEventStream(op, w.event, w.schema)
+	}
+	for _, p := range CollaboratePaths {
+		if paths[p] != nil {
+			return nil, fmt.Errorf("openapi: generated document already has %s; the gateway's WebSocket would shadow it", p)
+		}
+		paths[p] = map[string]any{"get": collaborateOperation(p)}
+	}
+
 	out, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("openapi: encode document: %w", err)
@@ -135,5 +169,57 @@ func uploadOperation() map[string]any {
 			"default": status("An unexpected error response."),
 		},
 		"tags": []any{"VideoService"},
+	}
+}
+
+// addEventStream documents the Server-Sent Events form of a generated
+// streaming operation: its media type, and what the events carry.
+func addEventStream(op map[string]any, event, schema string) {
+	op["produces"] = []any{"application/json", "text/event-stream"}
+	desc, _ := op["description"].(string)
+	if desc != "" {
+		desc += "\n\n"
+	}
+	op["description"] = desc + "By default the response is newline-delimited JSON, one {\"result\":…} per message " +
+		"(or {\"error\":…}). With `Accept: text/event-stream` it is Server-Sent Events instead: each message is " +
+		"`event: " + event + "` with `data:` the " + schema + " as JSON, flushed at once; a `: heartbeat` comment " +
+		"comes every 15 s while nothing changes; the stream ends after the final state. A failure is " +
+		"`event: error` with data {\"code\",\"message\",\"details\"} (before the first event, the HTTP status " +
+		"says it too). A browser's EventSource, which cannot send headers, may pass the API key as " +
+		"`?access_token=`; close the EventSource on the final state, or it reconnects."
+}
+
+// collaborateOperation describes the collaboration WebSocket at path.
+func collaborateOperation(path string) map[string]any {
+	id := "CollabService_SessionWebSocket"
+	if path != CollaboratePaths[0] {
+		id += "2"
+	}
+	return map[string]any{
+		"summary": "Collaborate opens a WebSocket carrying a CollabService.Session.",
+		"description": "Upgrade to a WebSocket (RFC 6455). Each text frame from the client is one JSON object " +
+			"{\"action\",\"project_id\",\"last_seen_sequence\",\"payload\"} (actions join_project, edit, leave; " +
+			"payload is the action's body, e.g. the edit's operation); user_id is accepted and ignored, since " +
+			"the user is the authenticated caller (Authorization header, or ?access_token= for browsers). " +
+			"Each frame from the server is {\"kind\",\"sequence\",\"payload\",\"error\"} with kind joined, " +
+			"operation or error. A malformed frame or unknown field answers an error frame and the connection " +
+			"goes on; a frame over 64 KiB closes it with status 1009; a sender over the rate limit gets error " +
+			"frames, then a close with status 1008 if it keeps flooding.",
+		"operationId": id,
+		"parameters": []any{
+			map[string]any{
+				"name":        "access_token",
+				"in":          "query",
+				"description": "API key, for browsers, which cannot set the Authorization header on a WebSocket.",
+				"required":    false,
+				"type":        "string",
+			},
+		},
+		"responses": map[string]any{
+			"101": map[string]any{"description": "Switching to the WebSocket protocol."},
+			"400": map[string]any{"description": "Not a WebSocket handshake."},
+			"403": map[string]any{"description": "The Origin is neither the gateway's host nor an allowed CORS origin."},
+		},
+		"tags": []any{"CollabService"},
 	}
 }

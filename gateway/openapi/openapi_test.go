@@ -51,6 +51,27 @@ func TestDocument(t *testing.T) {
 		}
 	}
 
+	for _, p := range CollaboratePaths {
+		get := doc.Paths[p]["get"]
+		if get == nil {
+			t.Errorf("no GET %s (the collaboration WebSocket)", p)
+			continue
+		}
+		if _, ok := get["responses"].(map[string]any)["101"]; !ok {
+			t.Errorf("GET %s has no 101 response", p)
+		}
+	}
+	for _, w := range watchDocPaths {
+		get := doc.Paths[w.key]["get"]
+		produces, _ := get["produces"].([]any)
+		if len(produces) != 2 || produces[1] != "text/event-stream" {
+			t.Errorf("GET %s produces %v, want JSON and text/event-stream", w.key, get["produces"])
+		}
+		if d, _ := get["description"].(string); !strings.Contains(d, "event: "+w.event) {
+			t.Errorf("GET %s description does not name its events: %q", w.key, d)
+		}
+	}
+
 	// Callers get their own copy.
 	b[0] = 'X'
 	again, err := Document()
@@ -74,6 +95,11 @@ func TestBuildRefuses(t *testing.T) {
 			"upload already generated",
 			`{"swagger":"2.0","paths":{"/v1/videos":{"post":{}}},"definitions":{"v1Video":{},"rpcStatus":{}}}`,
 			"already has POST",
+		},
+		{
+			"no watch route",
+			`{"swagger":"2.0","paths":{},"definitions":{"v1Video":{},"rpcStatus":{}}}`,
+			"lacks GET /v1/jobs/{jobId}:watch",
 		},
 	}
 	for _, tc := range tests {

@@ -230,7 +230,19 @@ type VisionResult struct {
 	// Scenes in time order.
 	Scenes []*Scene `protobuf:"bytes,2,rep,name=scenes,proto3" json:"scenes,omitempty"`
 	// Thumbnails stored for the video, best first.
-	Thumbnails    []*v1.Artifact `protobuf:"bytes,3,rep,name=thumbnails,proto3" json:"thumbnails,omitempty"`
+	Thumbnails []*v1.Artifact `protobuf:"bytes,3,rep,name=thumbnails,proto3" json:"thumbnails,omitempty"`
+	// Seconds holds one entry per second of video, in time order.
+	Seconds []*SecondStats `protobuf:"bytes,4,rep,name=seconds,proto3" json:"seconds,omitempty"`
+	// Quality summarises picture quality over the analysed frames.
+	Quality *QualitySummary `protobuf:"bytes,5,opt,name=quality,proto3" json:"quality,omitempty"`
+	// FaceTracks are the faces followed across frames, each within a scene.
+	FaceTracks []*FaceTrack `protobuf:"bytes,6,rep,name=face_tracks,json=faceTracks,proto3" json:"face_tracks,omitempty"`
+	// SubjectPoints are where a reframing crop should look, per sampled frame.
+	SubjectPoints []*SubjectPoint `protobuf:"bytes,7,rep,name=subject_points,json=subjectPoints,proto3" json:"subject_points,omitempty"`
+	// Producers lists every engine and model that contributed.
+	Producers []*v1.Producer `protobuf:"bytes,8,rep,name=producers,proto3" json:"producers,omitempty"`
+	// Decode says how much of the video decoded and where it stopped.
+	Decode        *DecodeStatus `protobuf:"bytes,9,opt,name=decode,proto3" json:"decode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -286,6 +298,630 @@ func (x *VisionResult) GetThumbnails() []*v1.Artifact {
 	return nil
 }
 
+func (x *VisionResult) GetSeconds() []*SecondStats {
+	if x != nil {
+		return x.Seconds
+	}
+	return nil
+}
+
+func (x *VisionResult) GetQuality() *QualitySummary {
+	if x != nil {
+		return x.Quality
+	}
+	return nil
+}
+
+func (x *VisionResult) GetFaceTracks() []*FaceTrack {
+	if x != nil {
+		return x.FaceTracks
+	}
+	return nil
+}
+
+func (x *VisionResult) GetSubjectPoints() []*SubjectPoint {
+	if x != nil {
+		return x.SubjectPoints
+	}
+	return nil
+}
+
+func (x *VisionResult) GetProducers() []*v1.Producer {
+	if x != nil {
+		return x.Producers
+	}
+	return nil
+}
+
+func (x *VisionResult) GetDecode() *DecodeStatus {
+	if x != nil {
+		return x.Decode
+	}
+	return nil
+}
+
+// DecodeStatus is how far decoding got.
+type DecodeStatus struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Complete is true when the whole video stream decoded.
+	Complete bool `protobuf:"varint,1,opt,name=complete,proto3" json:"complete,omitempty"`
+	// Frames is the number of frames analysed (at frame_rate).
+	Frames int64 `protobuf:"varint,2,opt,name=frames,proto3" json:"frames,omitempty"`
+	// Seconds is the analysed duration.
+	Seconds float64 `protobuf:"fixed64,3,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	// Error is why decoding stopped early (empty when complete).
+	Error string `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	// FrameRate is the analysis frame rate (the stream's own rate).
+	FrameRate float64 `protobuf:"fixed64,5,opt,name=frame_rate,json=frameRate,proto3" json:"frame_rate,omitempty"`
+	// Width is the video's native width in pixels.
+	Width int32 `protobuf:"varint,6,opt,name=width,proto3" json:"width,omitempty"`
+	// Height is the video's native height in pixels.
+	Height int32 `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
+	// AnalysisWidth is the width frames were analysed at.
+	AnalysisWidth int32 `protobuf:"varint,8,opt,name=analysis_width,json=analysisWidth,proto3" json:"analysis_width,omitempty"`
+	// AnalysisHeight is the height frames were analysed at.
+	AnalysisHeight int32 `protobuf:"varint,9,opt,name=analysis_height,json=analysisHeight,proto3" json:"analysis_height,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DecodeStatus) Reset() {
+	*x = DecodeStatus{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecodeStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecodeStatus) ProtoMessage() {}
+
+func (x *DecodeStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecodeStatus.ProtoReflect.Descriptor instead.
+func (*DecodeStatus) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DecodeStatus) GetComplete() bool {
+	if x != nil {
+		return x.Complete
+	}
+	return false
+}
+
+func (x *DecodeStatus) GetFrames() int64 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+func (x *DecodeStatus) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *DecodeStatus) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *DecodeStatus) GetFrameRate() float64 {
+	if x != nil {
+		return x.FrameRate
+	}
+	return 0
+}
+
+func (x *DecodeStatus) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *DecodeStatus) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *DecodeStatus) GetAnalysisWidth() int32 {
+	if x != nil {
+		return x.AnalysisWidth
+	}
+	return 0
+}
+
+func (x *DecodeStatus) GetAnalysisHeight() int32 {
+	if x != nil {
+		return x.AnalysisHeight
+	}
+	return 0
+}
+
+// SecondStats are the per-second series.
+type SecondStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Second is the zero-based second of video.
+	Second int32 `protobuf:"varint,1,opt,name=second,proto3" json:"second,omitempty"`
+	// MotionEnergy is the mean squared optical-flow speed (frame widths per second, squared).
+	MotionEnergy float64 `protobuf:"fixed64,2,opt,name=motion_energy,json=motionEnergy,proto3" json:"motion_energy,omitempty"`
+	// Sharpness is the variance of the Laplacian.
+	Sharpness float64 `protobuf:"fixed64,3,opt,name=sharpness,proto3" json:"sharpness,omitempty"`
+	// Colorfulness is Hasler and Süsstrunk's measure.
+	Colorfulness float64 `protobuf:"fixed64,4,opt,name=colorfulness,proto3" json:"colorfulness,omitempty"`
+	// Contrast is the RMS contrast in [0, 1].
+	Contrast float64 `protobuf:"fixed64,5,opt,name=contrast,proto3" json:"contrast,omitempty"`
+	// Brightness is the mean luma in [0, 1].
+	Brightness float64 `protobuf:"fixed64,6,opt,name=brightness,proto3" json:"brightness,omitempty"`
+	// Faces is the largest number of faces seen in one sampled frame.
+	Faces int32 `protobuf:"varint,7,opt,name=faces,proto3" json:"faces,omitempty"`
+	// LargestFaceFraction is the largest face box as a fraction of the frame area.
+	LargestFaceFraction float64 `protobuf:"fixed64,8,opt,name=largest_face_fraction,json=largestFaceFraction,proto3" json:"largest_face_fraction,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
+}
+
+func (x *SecondStats) Reset() {
+	*x = SecondStats{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SecondStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SecondStats) ProtoMessage() {}
+
+func (x *SecondStats) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SecondStats.ProtoReflect.Descriptor instead.
+func (*SecondStats) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SecondStats) GetSecond() int32 {
+	if x != nil {
+		return x.Second
+	}
+	return 0
+}
+
+func (x *SecondStats) GetMotionEnergy() float64 {
+	if x != nil {
+		return x.MotionEnergy
+	}
+	return 0
+}
+
+func (x *SecondStats) GetSharpness() float64 {
+	if x != nil {
+		return x.Sharpness
+	}
+	return 0
+}
+
+func (x *SecondStats) GetColorfulness() float64 {
+	if x != nil {
+		return x.Colorfulness
+	}
+	return 0
+}
+
+func (x *SecondStats) GetContrast() float64 {
+	if x != nil {
+		return x.Contrast
+	}
+	return 0
+}
+
+func (x *SecondStats) GetBrightness() float64 {
+	if x != nil {
+		return x.Brightness
+	}
+	return 0
+}
+
+func (x *SecondStats) GetFaces() int32 {
+	if x != nil {
+		return x.Faces
+	}
+	return 0
+}
+
+func (x *SecondStats) GetLargestFaceFraction() float64 {
+	if x != nil {
+		return x.LargestFaceFraction
+	}
+	return 0
+}
+
+// QualityMetrics are picture-quality figures of one frame or an aggregate.
+type QualityMetrics struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sharpness is the variance of the Laplacian (higher is sharper).
+	Sharpness float64 `protobuf:"fixed64,1,opt,name=sharpness,proto3" json:"sharpness,omitempty"`
+	// Colorfulness is Hasler and Süsstrunk's measure.
+	Colorfulness float64 `protobuf:"fixed64,2,opt,name=colorfulness,proto3" json:"colorfulness,omitempty"`
+	// Contrast is the RMS contrast in [0, 1].
+	Contrast float64 `protobuf:"fixed64,3,opt,name=contrast,proto3" json:"contrast,omitempty"`
+	// Brightness is the mean luma in [0, 1].
+	Brightness float64 `protobuf:"fixed64,4,opt,name=brightness,proto3" json:"brightness,omitempty"`
+	// Noise is the Immerkær noise estimate (luma levels).
+	Noise float64 `protobuf:"fixed64,5,opt,name=noise,proto3" json:"noise,omitempty"`
+	// Blockiness is the block-grid step ratio (1 means no blocking).
+	Blockiness    float64 `protobuf:"fixed64,6,opt,name=blockiness,proto3" json:"blockiness,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QualityMetrics) Reset() {
+	*x = QualityMetrics{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QualityMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QualityMetrics) ProtoMessage() {}
+
+func (x *QualityMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QualityMetrics.ProtoReflect.Descriptor instead.
+func (*QualityMetrics) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *QualityMetrics) GetSharpness() float64 {
+	if x != nil {
+		return x.Sharpness
+	}
+	return 0
+}
+
+func (x *QualityMetrics) GetColorfulness() float64 {
+	if x != nil {
+		return x.Colorfulness
+	}
+	return 0
+}
+
+func (x *QualityMetrics) GetContrast() float64 {
+	if x != nil {
+		return x.Contrast
+	}
+	return 0
+}
+
+func (x *QualityMetrics) GetBrightness() float64 {
+	if x != nil {
+		return x.Brightness
+	}
+	return 0
+}
+
+func (x *QualityMetrics) GetNoise() float64 {
+	if x != nil {
+		return x.Noise
+	}
+	return 0
+}
+
+func (x *QualityMetrics) GetBlockiness() float64 {
+	if x != nil {
+		return x.Blockiness
+	}
+	return 0
+}
+
+// QualitySummary aggregates the measured frames.
+type QualitySummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Mean over the measured frames.
+	Mean *QualityMetrics `protobuf:"bytes,1,opt,name=mean,proto3" json:"mean,omitempty"`
+	// Min is the per-metric minimum.
+	Min *QualityMetrics `protobuf:"bytes,2,opt,name=min,proto3" json:"min,omitempty"`
+	// Max is the per-metric maximum.
+	Max *QualityMetrics `protobuf:"bytes,3,opt,name=max,proto3" json:"max,omitempty"`
+	// Frames is the number of measured frames.
+	Frames        int32 `protobuf:"varint,4,opt,name=frames,proto3" json:"frames,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QualitySummary) Reset() {
+	*x = QualitySummary{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QualitySummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QualitySummary) ProtoMessage() {}
+
+func (x *QualitySummary) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QualitySummary.ProtoReflect.Descriptor instead.
+func (*QualitySummary) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *QualitySummary) GetMean() *QualityMetrics {
+	if x != nil {
+		return x.Mean
+	}
+	return nil
+}
+
+func (x *QualitySummary) GetMin() *QualityMetrics {
+	if x != nil {
+		return x.Min
+	}
+	return nil
+}
+
+func (x *QualitySummary) GetMax() *QualityMetrics {
+	if x != nil {
+		return x.Max
+	}
+	return nil
+}
+
+func (x *QualitySummary) GetFrames() int32 {
+	if x != nil {
+		return x.Frames
+	}
+	return 0
+}
+
+// FaceTrack is one face followed across sampled frames within a scene.
+type FaceTrack struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TrackId is unique within the result.
+	TrackId int32 `protobuf:"varint,1,opt,name=track_id,json=trackId,proto3" json:"track_id,omitempty"`
+	// SceneIndex is the scene the track belongs to.
+	SceneIndex int32 `protobuf:"varint,2,opt,name=scene_index,json=sceneIndex,proto3" json:"scene_index,omitempty"`
+	// Range spans the first and last detection.
+	Range *v1.TimeRange `protobuf:"bytes,3,opt,name=range,proto3" json:"range,omitempty"`
+	// MeanSizeFraction is the mean face box area as a fraction of the frame area.
+	MeanSizeFraction float64 `protobuf:"fixed64,4,opt,name=mean_size_fraction,json=meanSizeFraction,proto3" json:"mean_size_fraction,omitempty"`
+	// ScreenTimeSeconds is the detections times the sampling interval.
+	ScreenTimeSeconds float64 `protobuf:"fixed64,5,opt,name=screen_time_seconds,json=screenTimeSeconds,proto3" json:"screen_time_seconds,omitempty"`
+	// Score is the mean detector confidence.
+	Score float64 `protobuf:"fixed64,6,opt,name=score,proto3" json:"score,omitempty"`
+	// Detections is the number of sampled frames the face was found in.
+	Detections int32 `protobuf:"varint,7,opt,name=detections,proto3" json:"detections,omitempty"`
+	// EyesVisibleFraction is the share of detections with both eye keypoints inside the box.
+	EyesVisibleFraction float64 `protobuf:"fixed64,8,opt,name=eyes_visible_fraction,json=eyesVisibleFraction,proto3" json:"eyes_visible_fraction,omitempty"`
+	// CenterX is the mean normalised horizontal centre of the face.
+	CenterX float64 `protobuf:"fixed64,9,opt,name=center_x,json=centerX,proto3" json:"center_x,omitempty"`
+	// CenterY is the mean normalised vertical centre of the face.
+	CenterY       float64 `protobuf:"fixed64,10,opt,name=center_y,json=centerY,proto3" json:"center_y,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaceTrack) Reset() {
+	*x = FaceTrack{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaceTrack) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaceTrack) ProtoMessage() {}
+
+func (x *FaceTrack) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaceTrack.ProtoReflect.Descriptor instead.
+func (*FaceTrack) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FaceTrack) GetTrackId() int32 {
+	if x != nil {
+		return x.TrackId
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetSceneIndex() int32 {
+	if x != nil {
+		return x.SceneIndex
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetRange() *v1.TimeRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *FaceTrack) GetMeanSizeFraction() float64 {
+	if x != nil {
+		return x.MeanSizeFraction
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetScreenTimeSeconds() float64 {
+	if x != nil {
+		return x.ScreenTimeSeconds
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetDetections() int32 {
+	if x != nil {
+		return x.Detections
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetEyesVisibleFraction() float64 {
+	if x != nil {
+		return x.EyesVisibleFraction
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetCenterX() float64 {
+	if x != nil {
+		return x.CenterX
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetCenterY() float64 {
+	if x != nil {
+		return x.CenterY
+	}
+	return 0
+}
+
+// SubjectPoint is the smoothed point a reframing crop should follow.
+type SubjectPoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Seconds is the frame time.
+	Seconds float64 `protobuf:"fixed64,1,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	// X is the normalised horizontal position (0 left, 1 right).
+	X float64 `protobuf:"fixed64,2,opt,name=x,proto3" json:"x,omitempty"`
+	// Y is the normalised vertical position (0 top, 1 bottom).
+	Y             float64 `protobuf:"fixed64,3,opt,name=y,proto3" json:"y,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubjectPoint) Reset() {
+	*x = SubjectPoint{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubjectPoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubjectPoint) ProtoMessage() {}
+
+func (x *SubjectPoint) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubjectPoint.ProtoReflect.Descriptor instead.
+func (*SubjectPoint) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SubjectPoint) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *SubjectPoint) GetX() float64 {
+	if x != nil {
+		return x.X
+	}
+	return 0
+}
+
+func (x *SubjectPoint) GetY() float64 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
 // Scene is a shot between two transitions.
 type Scene struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -300,14 +936,20 @@ type Scene struct {
 	// Transition is how the scene begins.
 	Transition TransitionKind `protobuf:"varint,5,opt,name=transition,proto3,enum=clipmesh.vision.v1.TransitionKind" json:"transition,omitempty"`
 	// Confidence of the boundary in [0, 1].
-	Confidence    float64 `protobuf:"fixed64,6,opt,name=confidence,proto3" json:"confidence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Confidence float64 `protobuf:"fixed64,6,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	// Keyframe is the frame closest to the scene's mean look.
+	Keyframe int64 `protobuf:"varint,7,opt,name=keyframe,proto3" json:"keyframe,omitempty"`
+	// Thumbnail is the scene's best frame, when thumbnails were asked for.
+	Thumbnail *v1.Artifact `protobuf:"bytes,8,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
+	// ThumbnailSeconds is the time of the thumbnail frame.
+	ThumbnailSeconds float64 `protobuf:"fixed64,9,opt,name=thumbnail_seconds,json=thumbnailSeconds,proto3" json:"thumbnail_seconds,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Scene) Reset() {
 	*x = Scene{}
-	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[3]
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -319,7 +961,7 @@ func (x *Scene) String() string {
 func (*Scene) ProtoMessage() {}
 
 func (x *Scene) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[3]
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -332,7 +974,7 @@ func (x *Scene) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scene.ProtoReflect.Descriptor instead.
 func (*Scene) Descriptor() ([]byte, []int) {
-	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{3}
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Scene) GetIndex() int32 {
@@ -377,6 +1019,27 @@ func (x *Scene) GetConfidence() float64 {
 	return 0
 }
 
+func (x *Scene) GetKeyframe() int64 {
+	if x != nil {
+		return x.Keyframe
+	}
+	return 0
+}
+
+func (x *Scene) GetThumbnail() *v1.Artifact {
+	if x != nil {
+		return x.Thumbnail
+	}
+	return nil
+}
+
+func (x *Scene) GetThumbnailSeconds() float64 {
+	if x != nil {
+		return x.ThumbnailSeconds
+	}
+	return 0
+}
+
 var File_clipmesh_vision_v1_vision_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
@@ -388,13 +1051,77 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x14AnalyzeVideoResponse\x12:\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProgressH\x00R\bprogress\x12:\n" +
 	"\x06result\x18\x02 \x01(\v2 .clipmesh.vision.v1.VisionResultH\x00R\x06resultB\a\n" +
-	"\x05event\"\xb9\x01\n" +
+	"\x05event\"\xb1\x04\n" +
 	"\fVisionResult\x128\n" +
 	"\bproducer\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x121\n" +
 	"\x06scenes\x18\x02 \x03(\v2\x19.clipmesh.vision.v1.SceneR\x06scenes\x12<\n" +
 	"\n" +
 	"thumbnails\x18\x03 \x03(\v2\x1c.clipmesh.common.v1.ArtifactR\n" +
-	"thumbnails\"\xf4\x01\n" +
+	"thumbnails\x129\n" +
+	"\aseconds\x18\x04 \x03(\v2\x1f.clipmesh.vision.v1.SecondStatsR\aseconds\x12<\n" +
+	"\aquality\x18\x05 \x01(\v2\".clipmesh.vision.v1.QualitySummaryR\aquality\x12>\n" +
+	"\vface_tracks\x18\x06 \x03(\v2\x1d.clipmesh.vision.v1.FaceTrackR\n" +
+	"faceTracks\x12G\n" +
+	"\x0esubject_points\x18\a \x03(\v2 .clipmesh.vision.v1.SubjectPointR\rsubjectPoints\x12:\n" +
+	"\tproducers\x18\b \x03(\v2\x1c.clipmesh.common.v1.ProducerR\tproducers\x128\n" +
+	"\x06decode\x18\t \x01(\v2 .clipmesh.vision.v1.DecodeStatusR\x06decode\"\x8f\x02\n" +
+	"\fDecodeStatus\x12\x1a\n" +
+	"\bcomplete\x18\x01 \x01(\bR\bcomplete\x12\x16\n" +
+	"\x06frames\x18\x02 \x01(\x03R\x06frames\x12\x18\n" +
+	"\aseconds\x18\x03 \x01(\x01R\aseconds\x12\x14\n" +
+	"\x05error\x18\x04 \x01(\tR\x05error\x12\x1d\n" +
+	"\n" +
+	"frame_rate\x18\x05 \x01(\x01R\tframeRate\x12\x14\n" +
+	"\x05width\x18\x06 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\a \x01(\x05R\x06height\x12%\n" +
+	"\x0eanalysis_width\x18\b \x01(\x05R\ranalysisWidth\x12'\n" +
+	"\x0fanalysis_height\x18\t \x01(\x05R\x0eanalysisHeight\"\x92\x02\n" +
+	"\vSecondStats\x12\x16\n" +
+	"\x06second\x18\x01 \x01(\x05R\x06second\x12#\n" +
+	"\rmotion_energy\x18\x02 \x01(\x01R\fmotionEnergy\x12\x1c\n" +
+	"\tsharpness\x18\x03 \x01(\x01R\tsharpness\x12\"\n" +
+	"\fcolorfulness\x18\x04 \x01(\x01R\fcolorfulness\x12\x1a\n" +
+	"\bcontrast\x18\x05 \x01(\x01R\bcontrast\x12\x1e\n" +
+	"\n" +
+	"brightness\x18\x06 \x01(\x01R\n" +
+	"brightness\x12\x14\n" +
+	"\x05faces\x18\a \x01(\x05R\x05faces\x122\n" +
+	"\x15largest_face_fraction\x18\b \x01(\x01R\x13largestFaceFraction\"\xc4\x01\n" +
+	"\x0eQualityMetrics\x12\x1c\n" +
+	"\tsharpness\x18\x01 \x01(\x01R\tsharpness\x12\"\n" +
+	"\fcolorfulness\x18\x02 \x01(\x01R\fcolorfulness\x12\x1a\n" +
+	"\bcontrast\x18\x03 \x01(\x01R\bcontrast\x12\x1e\n" +
+	"\n" +
+	"brightness\x18\x04 \x01(\x01R\n" +
+	"brightness\x12\x14\n" +
+	"\x05noise\x18\x05 \x01(\x01R\x05noise\x12\x1e\n" +
+	"\n" +
+	"blockiness\x18\x06 \x01(\x01R\n" +
+	"blockiness\"\xcc\x01\n" +
+	"\x0eQualitySummary\x126\n" +
+	"\x04mean\x18\x01 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x04mean\x124\n" +
+	"\x03min\x18\x02 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x03min\x124\n" +
+	"\x03max\x18\x03 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x03max\x12\x16\n" +
+	"\x06frames\x18\x04 \x01(\x05R\x06frames\"\xfa\x02\n" +
+	"\tFaceTrack\x12\x19\n" +
+	"\btrack_id\x18\x01 \x01(\x05R\atrackId\x12\x1f\n" +
+	"\vscene_index\x18\x02 \x01(\x05R\n" +
+	"sceneIndex\x123\n" +
+	"\x05range\x18\x03 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12,\n" +
+	"\x12mean_size_fraction\x18\x04 \x01(\x01R\x10meanSizeFraction\x12.\n" +
+	"\x13screen_time_seconds\x18\x05 \x01(\x01R\x11screenTimeSeconds\x12\x14\n" +
+	"\x05score\x18\x06 \x01(\x01R\x05score\x12\x1e\n" +
+	"\n" +
+	"detections\x18\a \x01(\x05R\n" +
+	"detections\x122\n" +
+	"\x15eyes_visible_fraction\x18\b \x01(\x01R\x13eyesVisibleFraction\x12\x19\n" +
+	"\bcenter_x\x18\t \x01(\x01R\acenterX\x12\x19\n" +
+	"\bcenter_y\x18\n" +
+	" \x01(\x01R\acenterY\"D\n" +
+	"\fSubjectPoint\x12\x18\n" +
+	"\aseconds\x18\x01 \x01(\x01R\aseconds\x12\f\n" +
+	"\x01x\x18\x02 \x01(\x01R\x01x\x12\f\n" +
+	"\x01y\x18\x03 \x01(\x01R\x01y\"\xf9\x02\n" +
 	"\x05Scene\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x123\n" +
 	"\x05range\x18\x02 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x1f\n" +
@@ -406,7 +1133,10 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"transition\x12\x1e\n" +
 	"\n" +
 	"confidence\x18\x06 \x01(\x01R\n" +
-	"confidence*\x82\x01\n" +
+	"confidence\x12\x1a\n" +
+	"\bkeyframe\x18\a \x01(\x03R\bkeyframe\x12:\n" +
+	"\tthumbnail\x18\b \x01(\v2\x1c.clipmesh.common.v1.ArtifactR\tthumbnail\x12+\n" +
+	"\x11thumbnail_seconds\x18\t \x01(\x01R\x10thumbnailSeconds*\x82\x01\n" +
 	"\x0eTransitionKind\x12\x1f\n" +
 	"\x1bTRANSITION_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TRANSITION_KIND_CUT\x10\x01\x12\x18\n" +
@@ -429,33 +1159,50 @@ func file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP() []byte {
 }
 
 var file_clipmesh_vision_v1_vision_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_clipmesh_vision_v1_vision_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_clipmesh_vision_v1_vision_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_clipmesh_vision_v1_vision_service_proto_goTypes = []any{
 	(TransitionKind)(0),          // 0: clipmesh.vision.v1.TransitionKind
 	(*AnalyzeVideoRequest)(nil),  // 1: clipmesh.vision.v1.AnalyzeVideoRequest
 	(*AnalyzeVideoResponse)(nil), // 2: clipmesh.vision.v1.AnalyzeVideoResponse
 	(*VisionResult)(nil),         // 3: clipmesh.vision.v1.VisionResult
-	(*Scene)(nil),                // 4: clipmesh.vision.v1.Scene
-	(*v1.Progress)(nil),          // 5: clipmesh.common.v1.Progress
-	(*v1.Producer)(nil),          // 6: clipmesh.common.v1.Producer
-	(*v1.Artifact)(nil),          // 7: clipmesh.common.v1.Artifact
-	(*v1.TimeRange)(nil),         // 8: clipmesh.common.v1.TimeRange
+	(*DecodeStatus)(nil),         // 4: clipmesh.vision.v1.DecodeStatus
+	(*SecondStats)(nil),          // 5: clipmesh.vision.v1.SecondStats
+	(*QualityMetrics)(nil),       // 6: clipmesh.vision.v1.QualityMetrics
+	(*QualitySummary)(nil),       // 7: clipmesh.vision.v1.QualitySummary
+	(*FaceTrack)(nil),            // 8: clipmesh.vision.v1.FaceTrack
+	(*SubjectPoint)(nil),         // 9: clipmesh.vision.v1.SubjectPoint
+	(*Scene)(nil),                // 10: clipmesh.vision.v1.Scene
+	(*v1.Progress)(nil),          // 11: clipmesh.common.v1.Progress
+	(*v1.Producer)(nil),          // 12: clipmesh.common.v1.Producer
+	(*v1.Artifact)(nil),          // 13: clipmesh.common.v1.Artifact
+	(*v1.TimeRange)(nil),         // 14: clipmesh.common.v1.TimeRange
 }
 var file_clipmesh_vision_v1_vision_service_proto_depIdxs = []int32{
-	5, // 0: clipmesh.vision.v1.AnalyzeVideoResponse.progress:type_name -> clipmesh.common.v1.Progress
-	3, // 1: clipmesh.vision.v1.AnalyzeVideoResponse.result:type_name -> clipmesh.vision.v1.VisionResult
-	6, // 2: clipmesh.vision.v1.VisionResult.producer:type_name -> clipmesh.common.v1.Producer
-	4, // 3: clipmesh.vision.v1.VisionResult.scenes:type_name -> clipmesh.vision.v1.Scene
-	7, // 4: clipmesh.vision.v1.VisionResult.thumbnails:type_name -> clipmesh.common.v1.Artifact
-	8, // 5: clipmesh.vision.v1.Scene.range:type_name -> clipmesh.common.v1.TimeRange
-	0, // 6: clipmesh.vision.v1.Scene.transition:type_name -> clipmesh.vision.v1.TransitionKind
-	1, // 7: clipmesh.vision.v1.VisionService.AnalyzeVideo:input_type -> clipmesh.vision.v1.AnalyzeVideoRequest
-	2, // 8: clipmesh.vision.v1.VisionService.AnalyzeVideo:output_type -> clipmesh.vision.v1.AnalyzeVideoResponse
-	8, // [8:9] is the sub-list for method output_type
-	7, // [7:8] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	11, // 0: clipmesh.vision.v1.AnalyzeVideoResponse.progress:type_name -> clipmesh.common.v1.Progress
+	3,  // 1: clipmesh.vision.v1.AnalyzeVideoResponse.result:type_name -> clipmesh.vision.v1.VisionResult
+	12, // 2: clipmesh.vision.v1.VisionResult.producer:type_name -> clipmesh.common.v1.Producer
+	10, // 3: clipmesh.vision.v1.VisionResult.scenes:type_name -> clipmesh.vision.v1.Scene
+	13, // 4: clipmesh.vision.v1.VisionResult.thumbnails:type_name -> clipmesh.common.v1.Artifact
+	5,  // 5: clipmesh.vision.v1.VisionResult.seconds:type_name -> clipmesh.vision.v1.SecondStats
+	7,  // 6: clipmesh.vision.v1.VisionResult.quality:type_name -> clipmesh.vision.v1.QualitySummary
+	8,  // 7: clipmesh.vision.v1.VisionResult.face_tracks:type_name -> clipmesh.vision.v1.FaceTrack
+	9,  // 8: clipmesh.vision.v1.VisionResult.subject_points:type_name -> clipmesh.vision.v1.SubjectPoint
+	12, // 9: clipmesh.vision.v1.VisionResult.producers:type_name -> clipmesh.common.v1.Producer
+	4,  // 10: clipmesh.vision.v1.VisionResult.decode:type_name -> clipmesh.vision.v1.DecodeStatus
+	6,  // 11: clipmesh.vision.v1.QualitySummary.mean:type_name -> clipmesh.vision.v1.QualityMetrics
+	6,  // 12: clipmesh.vision.v1.QualitySummary.min:type_name -> clipmesh.vision.v1.QualityMetrics
+	6,  // 13: clipmesh.vision.v1.QualitySummary.max:type_name -> clipmesh.vision.v1.QualityMetrics
+	14, // 14: clipmesh.vision.v1.FaceTrack.range:type_name -> clipmesh.common.v1.TimeRange
+	14, // 15: clipmesh.vision.v1.Scene.range:type_name -> clipmesh.common.v1.TimeRange
+	0,  // 16: clipmesh.vision.v1.Scene.transition:type_name -> clipmesh.vision.v1.TransitionKind
+	13, // 17: clipmesh.vision.v1.Scene.thumbnail:type_name -> clipmesh.common.v1.Artifact
+	1,  // 18: clipmesh.vision.v1.VisionService.AnalyzeVideo:input_type -> clipmesh.vision.v1.AnalyzeVideoRequest
+	2,  // 19: clipmesh.vision.v1.VisionService.AnalyzeVideo:output_type -> clipmesh.vision.v1.AnalyzeVideoResponse
+	19, // [19:20] is the sub-list for method output_type
+	18, // [18:19] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_vision_v1_vision_service_proto_init() }
@@ -473,7 +1220,7 @@ func file_clipmesh_vision_v1_vision_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_vision_v1_vision_service_proto_rawDesc), len(file_clipmesh_vision_v1_vision_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

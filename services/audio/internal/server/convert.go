@@ -3,11 +3,10 @@ package server
 import (
 	"context"
 	"math"
-	"os/exec"
-	"strings"
 
 	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
+	"github.com/clipmesh/clipmesh/platform/ffmpegx"
 	"github.com/clipmesh/clipmesh/services/audio/internal/analyze"
 	"github.com/clipmesh/clipmesh/services/audio/internal/events"
 	"github.com/clipmesh/clipmesh/services/audio/internal/voice"
@@ -34,27 +33,9 @@ func producer(p voice.Producer) *commonv1.Producer {
 	return &commonv1.Producer{Engine: p.Engine, Model: p.Model, Version: p.Version, Fallback: p.Fallback, Note: p.Note}
 }
 
-// ffmpeg returns the first line of `ffmpeg -version`'s version ("7.1.1"),
-// once per process.
+// ffmpeg returns the version of the ffmpeg this server runs.
 func (s *Server) ffmpeg(ctx context.Context) string {
-	s.ffmpegOnce.Do(func() {
-		bin := s.Decode.FFmpeg
-		if bin == "" {
-			bin = "ffmpeg"
-		}
-		out, err := exec.CommandContext(context.WithoutCancel(ctx), bin, "-version").Output()
-		if err != nil {
-			s.ffmpegVersion = "unknown"
-			return
-		}
-		// "ffmpeg version 7.1.1-1 Copyright ..."
-		if f := strings.Fields(string(out)); len(f) >= 3 && f[1] == "version" {
-			s.ffmpegVersion = f[2]
-			return
-		}
-		s.ffmpegVersion = "unknown"
-	})
-	return s.ffmpegVersion
+	return ffmpegx.Version(ctx, s.Decode.FFmpeg)
 }
 
 // result converts a domain result.

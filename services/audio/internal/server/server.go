@@ -50,9 +50,6 @@ type Server struct {
 	Logger  *slog.Logger
 	// Decode configures ffmpeg and ffprobe (zero: from PATH).
 	Decode decode.Options
-
-	ffmpegOnce    sync.Once
-	ffmpegVersion string
 }
 
 // Register adds AudioService to g.

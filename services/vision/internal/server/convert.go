@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os/exec"
-	"strings"
 
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	visionv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
+	"github.com/clipmesh/clipmesh/platform/ffmpegx"
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/ort"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
@@ -31,23 +30,9 @@ var transitions = map[scenes.Kind]visionv1.TransitionKind{
 	scenes.Dissolve: visionv1.TransitionKind_TRANSITION_KIND_DISSOLVE,
 }
 
-// ffmpeg returns ffmpeg's version ("5.1.6-0+deb12u1"), once per process.
+// ffmpeg returns the version of the ffmpeg this server runs.
 func (s *Server) ffmpeg(ctx context.Context) string {
-	s.ffmpegOnce.Do(func() {
-		bin := s.Decode.FFmpeg
-		if bin == "" {
-			bin = "ffmpeg"
-		}
-		s.ffmpegVersion = "unknown"
-		out, err := exec.CommandContext(context.WithoutCancel(ctx), bin, "-version").Output()
-		if err != nil {
-			return
-		}
-		if f := strings.Fields(string(out)); len(f) >= 3 && f[1] == "version" {
-			s.ffmpegVersion = f[2]
-		}
-	})
-	return s.ffmpegVersion
+	return ffmpegx.Version(ctx, s.Decode.FFmpeg)
 }
 
 func metrics(m quality.Metrics) *visionv1.QualityMetrics {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -60,9 +59,6 @@ type Server struct {
 	// Version is the service's build version, reported in producers.
 	Version string
 	Logger  *slog.Logger
-
-	ffmpegOnce    sync.Once
-	ffmpegVersion string
 }
 
 // Register adds VisionService to g.

@@ -7,7 +7,12 @@
 package analyticsv1
 
 import (
-	v1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
+	v12 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
+	v15 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
+	v14 "github.com/clipmesh/clipmesh/gen/go/clipmesh/nlp/v1"
+	v13 "github.com/clipmesh/clipmesh/gen/go/clipmesh/transcribe/v1"
+	v1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
+	v11 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -23,11 +28,25 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// FuseRequest names the video to fuse.
+// FuseRequest carries the modality results of one video to fuse. Each
+// result is optional: a missing modality drops its factors, and the response
+// says which factors were used.
 type FuseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// VideoId is an analysed video's id.
-	VideoId       string `protobuf:"bytes,1,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
+	VideoId string `protobuf:"bytes,1,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
+	// Video is the probed video (duration, fps, resolution).
+	Video *v1.Video `protobuf:"bytes,2,opt,name=video,proto3" json:"video,omitempty"`
+	// Vision is the visual analysis.
+	Vision *v11.VisionResult `protobuf:"bytes,3,opt,name=vision,proto3" json:"vision,omitempty"`
+	// Audio is the audio analysis.
+	Audio *v12.AudioResult `protobuf:"bytes,4,opt,name=audio,proto3" json:"audio,omitempty"`
+	// Transcript is the speech transcript.
+	Transcript *v13.Transcript `protobuf:"bytes,5,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// Text is the analysis of the transcript.
+	Text *v14.AnalyzeTextResponse `protobuf:"bytes,6,opt,name=text,proto3" json:"text,omitempty"`
+	// JobId is the job that produced the results, stored with the fusion.
+	JobId         string `protobuf:"bytes,7,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -69,11 +88,53 @@ func (x *FuseRequest) GetVideoId() string {
 	return ""
 }
 
+func (x *FuseRequest) GetVideo() *v1.Video {
+	if x != nil {
+		return x.Video
+	}
+	return nil
+}
+
+func (x *FuseRequest) GetVision() *v11.VisionResult {
+	if x != nil {
+		return x.Vision
+	}
+	return nil
+}
+
+func (x *FuseRequest) GetAudio() *v12.AudioResult {
+	if x != nil {
+		return x.Audio
+	}
+	return nil
+}
+
+func (x *FuseRequest) GetTranscript() *v13.Transcript {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
+func (x *FuseRequest) GetText() *v14.AnalyzeTextResponse {
+	if x != nil {
+		return x.Text
+	}
+	return nil
+}
+
+func (x *FuseRequest) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
 // FuseResponse is the engagement timeline and ranked moments.
 type FuseResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Producer names the fusion version and weights.
-	Producer *v1.Producer `protobuf:"bytes,1,opt,name=producer,proto3" json:"producer,omitempty"`
+	Producer *v15.Producer `protobuf:"bytes,1,opt,name=producer,proto3" json:"producer,omitempty"`
 	// Engagement is the score per second in [0, 1].
 	Engagement []float64 `protobuf:"fixed64,2,rep,packed,name=engagement,proto3" json:"engagement,omitempty"`
 	// Moments are candidate clips, best first.
@@ -114,7 +175,7 @@ func (*FuseResponse) Descriptor() ([]byte, []int) {
 	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *FuseResponse) GetProducer() *v1.Producer {
+func (x *FuseResponse) GetProducer() *v15.Producer {
 	if x != nil {
 		return x.Producer
 	}
@@ -146,7 +207,7 @@ func (x *FuseResponse) GetFactors() []string {
 type Moment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Range is the moment's time span.
-	Range *v1.TimeRange `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
+	Range *v15.TimeRange `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
 	// Score is the virality score in [0, 1].
 	Score         float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -183,7 +244,7 @@ func (*Moment) Descriptor() ([]byte, []int) {
 	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *Moment) GetRange() *v1.TimeRange {
+func (x *Moment) GetRange() *v15.TimeRange {
 	if x != nil {
 		return x.Range
 	}
@@ -251,7 +312,7 @@ type GetDetailedResponse struct {
 	// Engagement summarises the engagement timeline.
 	Engagement *EngagementSummary `protobuf:"bytes,2,opt,name=engagement,proto3" json:"engagement,omitempty"`
 	// Modalities says which modalities contributed.
-	Modalities    []*v1.ModalityStatus `protobuf:"bytes,3,rep,name=modalities,proto3" json:"modalities,omitempty"`
+	Modalities    []*v15.ModalityStatus `protobuf:"bytes,3,rep,name=modalities,proto3" json:"modalities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -300,7 +361,7 @@ func (x *GetDetailedResponse) GetEngagement() *EngagementSummary {
 	return nil
 }
 
-func (x *GetDetailedResponse) GetModalities() []*v1.ModalityStatus {
+func (x *GetDetailedResponse) GetModalities() []*v15.ModalityStatus {
 	if x != nil {
 		return x.Modalities
 	}
@@ -366,9 +427,17 @@ var File_clipmesh_analytics_v1_analytics_service_proto protoreflect.FileDescript
 
 const file_clipmesh_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\n" +
-	"-clipmesh/analytics/v1/analytics_service.proto\x12\x15clipmesh.analytics.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"(\n" +
+	"-clipmesh/analytics/v1/analytics_service.proto\x12\x15clipmesh.analytics.v1\x1a%clipmesh/audio/v1/audio_service.proto\x1a\x1fclipmesh/common/v1/common.proto\x1a!clipmesh/nlp/v1/nlp_service.proto\x1a/clipmesh/transcribe/v1/transcribe_service.proto\x1a'clipmesh/videos/v1/videos_service.proto\x1a'clipmesh/vision/v1/vision_service.proto\x1a\x1cgoogle/api/annotations.proto\"\xde\x02\n" +
 	"\vFuseRequest\x12\x19\n" +
-	"\bvideo_id\x18\x01 \x01(\tR\avideoId\"\xbb\x01\n" +
+	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x12/\n" +
+	"\x05video\x18\x02 \x01(\v2\x19.clipmesh.videos.v1.VideoR\x05video\x128\n" +
+	"\x06vision\x18\x03 \x01(\v2 .clipmesh.vision.v1.VisionResultR\x06vision\x124\n" +
+	"\x05audio\x18\x04 \x01(\v2\x1e.clipmesh.audio.v1.AudioResultR\x05audio\x12B\n" +
+	"\n" +
+	"transcript\x18\x05 \x01(\v2\".clipmesh.transcribe.v1.TranscriptR\n" +
+	"transcript\x128\n" +
+	"\x04text\x18\x06 \x01(\v2$.clipmesh.nlp.v1.AnalyzeTextResponseR\x04text\x12\x15\n" +
+	"\x06job_id\x18\a \x01(\tR\x05jobId\"\xbb\x01\n" +
 	"\fFuseResponse\x128\n" +
 	"\bproducer\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x12\x1e\n" +
 	"\n" +
@@ -411,31 +480,41 @@ func file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 
 var file_clipmesh_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_clipmesh_analytics_v1_analytics_service_proto_goTypes = []any{
-	(*FuseRequest)(nil),         // 0: clipmesh.analytics.v1.FuseRequest
-	(*FuseResponse)(nil),        // 1: clipmesh.analytics.v1.FuseResponse
-	(*Moment)(nil),              // 2: clipmesh.analytics.v1.Moment
-	(*GetDetailedRequest)(nil),  // 3: clipmesh.analytics.v1.GetDetailedRequest
-	(*GetDetailedResponse)(nil), // 4: clipmesh.analytics.v1.GetDetailedResponse
-	(*EngagementSummary)(nil),   // 5: clipmesh.analytics.v1.EngagementSummary
-	(*v1.Producer)(nil),         // 6: clipmesh.common.v1.Producer
-	(*v1.TimeRange)(nil),        // 7: clipmesh.common.v1.TimeRange
-	(*v1.ModalityStatus)(nil),   // 8: clipmesh.common.v1.ModalityStatus
+	(*FuseRequest)(nil),             // 0: clipmesh.analytics.v1.FuseRequest
+	(*FuseResponse)(nil),            // 1: clipmesh.analytics.v1.FuseResponse
+	(*Moment)(nil),                  // 2: clipmesh.analytics.v1.Moment
+	(*GetDetailedRequest)(nil),      // 3: clipmesh.analytics.v1.GetDetailedRequest
+	(*GetDetailedResponse)(nil),     // 4: clipmesh.analytics.v1.GetDetailedResponse
+	(*EngagementSummary)(nil),       // 5: clipmesh.analytics.v1.EngagementSummary
+	(*v1.Video)(nil),                // 6: clipmesh.videos.v1.Video
+	(*v11.VisionResult)(nil),        // 7: clipmesh.vision.v1.VisionResult
+	(*v12.AudioResult)(nil),         // 8: clipmesh.audio.v1.AudioResult
+	(*v13.Transcript)(nil),          // 9: clipmesh.transcribe.v1.Transcript
+	(*v14.AnalyzeTextResponse)(nil), // 10: clipmesh.nlp.v1.AnalyzeTextResponse
+	(*v15.Producer)(nil),            // 11: clipmesh.common.v1.Producer
+	(*v15.TimeRange)(nil),           // 12: clipmesh.common.v1.TimeRange
+	(*v15.ModalityStatus)(nil),      // 13: clipmesh.common.v1.ModalityStatus
 }
 var file_clipmesh_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	6, // 0: clipmesh.analytics.v1.FuseResponse.producer:type_name -> clipmesh.common.v1.Producer
-	2, // 1: clipmesh.analytics.v1.FuseResponse.moments:type_name -> clipmesh.analytics.v1.Moment
-	7, // 2: clipmesh.analytics.v1.Moment.range:type_name -> clipmesh.common.v1.TimeRange
-	5, // 3: clipmesh.analytics.v1.GetDetailedResponse.engagement:type_name -> clipmesh.analytics.v1.EngagementSummary
-	8, // 4: clipmesh.analytics.v1.GetDetailedResponse.modalities:type_name -> clipmesh.common.v1.ModalityStatus
-	0, // 5: clipmesh.analytics.v1.AnalyticsService.Fuse:input_type -> clipmesh.analytics.v1.FuseRequest
-	3, // 6: clipmesh.analytics.v1.AnalyticsService.GetDetailed:input_type -> clipmesh.analytics.v1.GetDetailedRequest
-	1, // 7: clipmesh.analytics.v1.AnalyticsService.Fuse:output_type -> clipmesh.analytics.v1.FuseResponse
-	4, // 8: clipmesh.analytics.v1.AnalyticsService.GetDetailed:output_type -> clipmesh.analytics.v1.GetDetailedResponse
-	7, // [7:9] is the sub-list for method output_type
-	5, // [5:7] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6,  // 0: clipmesh.analytics.v1.FuseRequest.video:type_name -> clipmesh.videos.v1.Video
+	7,  // 1: clipmesh.analytics.v1.FuseRequest.vision:type_name -> clipmesh.vision.v1.VisionResult
+	8,  // 2: clipmesh.analytics.v1.FuseRequest.audio:type_name -> clipmesh.audio.v1.AudioResult
+	9,  // 3: clipmesh.analytics.v1.FuseRequest.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	10, // 4: clipmesh.analytics.v1.FuseRequest.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
+	11, // 5: clipmesh.analytics.v1.FuseResponse.producer:type_name -> clipmesh.common.v1.Producer
+	2,  // 6: clipmesh.analytics.v1.FuseResponse.moments:type_name -> clipmesh.analytics.v1.Moment
+	12, // 7: clipmesh.analytics.v1.Moment.range:type_name -> clipmesh.common.v1.TimeRange
+	5,  // 8: clipmesh.analytics.v1.GetDetailedResponse.engagement:type_name -> clipmesh.analytics.v1.EngagementSummary
+	13, // 9: clipmesh.analytics.v1.GetDetailedResponse.modalities:type_name -> clipmesh.common.v1.ModalityStatus
+	0,  // 10: clipmesh.analytics.v1.AnalyticsService.Fuse:input_type -> clipmesh.analytics.v1.FuseRequest
+	3,  // 11: clipmesh.analytics.v1.AnalyticsService.GetDetailed:input_type -> clipmesh.analytics.v1.GetDetailedRequest
+	1,  // 12: clipmesh.analytics.v1.AnalyticsService.Fuse:output_type -> clipmesh.analytics.v1.FuseResponse
+	4,  // 13: clipmesh.analytics.v1.AnalyticsService.GetDetailed:output_type -> clipmesh.analytics.v1.GetDetailedResponse
+	12, // [12:14] is the sub-list for method output_type
+	10, // [10:12] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_analytics_v1_analytics_service_proto_init() }

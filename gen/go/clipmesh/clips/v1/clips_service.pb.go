@@ -7,7 +7,11 @@
 package clipsv1
 
 import (
+	v11 "github.com/clipmesh/clipmesh/gen/go/clipmesh/analytics/v1"
 	v1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
+	v14 "github.com/clipmesh/clipmesh/gen/go/clipmesh/nlp/v1"
+	v13 "github.com/clipmesh/clipmesh/gen/go/clipmesh/transcribe/v1"
+	v12 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -32,7 +36,18 @@ type RenderRequest struct {
 	// Ranges to render; empty means the best moments from analytics.
 	Ranges []*v1.TimeRange `protobuf:"bytes,2,rep,name=ranges,proto3" json:"ranges,omitempty"`
 	// Options shape the clips.
-	Options       *ClipOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	Options *ClipOptions `protobuf:"bytes,3,opt,name=options,proto3" json:"options,omitempty"`
+	// Moments are analytics' scored moments to choose from when ranges are
+	// empty; when both are empty the service loads the video's latest
+	// finished analysis.
+	Moments []*v11.Moment `protobuf:"bytes,4,rep,name=moments,proto3" json:"moments,omitempty"`
+	// Vision gives the subject track and scene cuts for reframing and
+	// boundary snapping.
+	Vision *v12.VisionResult `protobuf:"bytes,5,opt,name=vision,proto3" json:"vision,omitempty"`
+	// Transcript gives the word timings for captions and boundary snapping.
+	Transcript *v13.Transcript `protobuf:"bytes,6,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// Text gives keywords and topics for titles and hashtags.
+	Text          *v14.AnalyzeTextResponse `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -84,6 +99,34 @@ func (x *RenderRequest) GetRanges() []*v1.TimeRange {
 func (x *RenderRequest) GetOptions() *ClipOptions {
 	if x != nil {
 		return x.Options
+	}
+	return nil
+}
+
+func (x *RenderRequest) GetMoments() []*v11.Moment {
+	if x != nil {
+		return x.Moments
+	}
+	return nil
+}
+
+func (x *RenderRequest) GetVision() *v12.VisionResult {
+	if x != nil {
+		return x.Vision
+	}
+	return nil
+}
+
+func (x *RenderRequest) GetTranscript() *v13.Transcript {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
+func (x *RenderRequest) GetText() *v14.AnalyzeTextResponse {
+	if x != nil {
+		return x.Text
 	}
 	return nil
 }
@@ -430,11 +473,17 @@ var File_clipmesh_clips_v1_clips_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_clips_v1_clips_service_proto_rawDesc = "" +
 	"\n" +
-	"%clipmesh/clips/v1/clips_service.proto\x12\x11clipmesh.clips.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x01\n" +
+	"%clipmesh/clips/v1/clips_service.proto\x12\x11clipmesh.clips.v1\x1a-clipmesh/analytics/v1/analytics_service.proto\x1a\x1fclipmesh/common/v1/common.proto\x1a!clipmesh/nlp/v1/nlp_service.proto\x1a/clipmesh/transcribe/v1/transcribe_service.proto\x1a'clipmesh/vision/v1/vision_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x03\n" +
 	"\rRenderRequest\x12\x19\n" +
 	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x125\n" +
 	"\x06ranges\x18\x02 \x03(\v2\x1d.clipmesh.common.v1.TimeRangeR\x06ranges\x128\n" +
-	"\aoptions\x18\x03 \x01(\v2\x1e.clipmesh.clips.v1.ClipOptionsR\aoptions\"\xc7\x01\n" +
+	"\aoptions\x18\x03 \x01(\v2\x1e.clipmesh.clips.v1.ClipOptionsR\aoptions\x127\n" +
+	"\amoments\x18\x04 \x03(\v2\x1d.clipmesh.analytics.v1.MomentR\amoments\x128\n" +
+	"\x06vision\x18\x05 \x01(\v2 .clipmesh.vision.v1.VisionResultR\x06vision\x12B\n" +
+	"\n" +
+	"transcript\x18\x06 \x01(\v2\".clipmesh.transcribe.v1.TranscriptR\n" +
+	"transcript\x128\n" +
+	"\x04text\x18\a \x01(\v2$.clipmesh.nlp.v1.AnalyzeTextResponseR\x04text\"\xc7\x01\n" +
 	"\vClipOptions\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12\x1f\n" +
 	"\vmin_seconds\x18\x02 \x01(\x01R\n" +
@@ -479,33 +528,41 @@ func file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP() []byte {
 
 var file_clipmesh_clips_v1_clips_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_clipmesh_clips_v1_clips_service_proto_goTypes = []any{
-	(*RenderRequest)(nil),         // 0: clipmesh.clips.v1.RenderRequest
-	(*ClipOptions)(nil),           // 1: clipmesh.clips.v1.ClipOptions
-	(*RenderResponse)(nil),        // 2: clipmesh.clips.v1.RenderResponse
-	(*Clip)(nil),                  // 3: clipmesh.clips.v1.Clip
-	(*ListClipsRequest)(nil),      // 4: clipmesh.clips.v1.ListClipsRequest
-	(*ListClipsResponse)(nil),     // 5: clipmesh.clips.v1.ListClipsResponse
-	(*v1.TimeRange)(nil),          // 6: clipmesh.common.v1.TimeRange
-	(*v1.Artifact)(nil),           // 7: clipmesh.common.v1.Artifact
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*RenderRequest)(nil),           // 0: clipmesh.clips.v1.RenderRequest
+	(*ClipOptions)(nil),             // 1: clipmesh.clips.v1.ClipOptions
+	(*RenderResponse)(nil),          // 2: clipmesh.clips.v1.RenderResponse
+	(*Clip)(nil),                    // 3: clipmesh.clips.v1.Clip
+	(*ListClipsRequest)(nil),        // 4: clipmesh.clips.v1.ListClipsRequest
+	(*ListClipsResponse)(nil),       // 5: clipmesh.clips.v1.ListClipsResponse
+	(*v1.TimeRange)(nil),            // 6: clipmesh.common.v1.TimeRange
+	(*v11.Moment)(nil),              // 7: clipmesh.analytics.v1.Moment
+	(*v12.VisionResult)(nil),        // 8: clipmesh.vision.v1.VisionResult
+	(*v13.Transcript)(nil),          // 9: clipmesh.transcribe.v1.Transcript
+	(*v14.AnalyzeTextResponse)(nil), // 10: clipmesh.nlp.v1.AnalyzeTextResponse
+	(*v1.Artifact)(nil),             // 11: clipmesh.common.v1.Artifact
+	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
 }
 var file_clipmesh_clips_v1_clips_service_proto_depIdxs = []int32{
-	6, // 0: clipmesh.clips.v1.RenderRequest.ranges:type_name -> clipmesh.common.v1.TimeRange
-	1, // 1: clipmesh.clips.v1.RenderRequest.options:type_name -> clipmesh.clips.v1.ClipOptions
-	3, // 2: clipmesh.clips.v1.RenderResponse.clips:type_name -> clipmesh.clips.v1.Clip
-	6, // 3: clipmesh.clips.v1.Clip.range:type_name -> clipmesh.common.v1.TimeRange
-	7, // 4: clipmesh.clips.v1.Clip.files:type_name -> clipmesh.common.v1.Artifact
-	8, // 5: clipmesh.clips.v1.Clip.create_time:type_name -> google.protobuf.Timestamp
-	3, // 6: clipmesh.clips.v1.ListClipsResponse.clips:type_name -> clipmesh.clips.v1.Clip
-	0, // 7: clipmesh.clips.v1.ClipsService.Render:input_type -> clipmesh.clips.v1.RenderRequest
-	4, // 8: clipmesh.clips.v1.ClipsService.ListClips:input_type -> clipmesh.clips.v1.ListClipsRequest
-	2, // 9: clipmesh.clips.v1.ClipsService.Render:output_type -> clipmesh.clips.v1.RenderResponse
-	5, // 10: clipmesh.clips.v1.ClipsService.ListClips:output_type -> clipmesh.clips.v1.ListClipsResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	6,  // 0: clipmesh.clips.v1.RenderRequest.ranges:type_name -> clipmesh.common.v1.TimeRange
+	1,  // 1: clipmesh.clips.v1.RenderRequest.options:type_name -> clipmesh.clips.v1.ClipOptions
+	7,  // 2: clipmesh.clips.v1.RenderRequest.moments:type_name -> clipmesh.analytics.v1.Moment
+	8,  // 3: clipmesh.clips.v1.RenderRequest.vision:type_name -> clipmesh.vision.v1.VisionResult
+	9,  // 4: clipmesh.clips.v1.RenderRequest.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	10, // 5: clipmesh.clips.v1.RenderRequest.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
+	3,  // 6: clipmesh.clips.v1.RenderResponse.clips:type_name -> clipmesh.clips.v1.Clip
+	6,  // 7: clipmesh.clips.v1.Clip.range:type_name -> clipmesh.common.v1.TimeRange
+	11, // 8: clipmesh.clips.v1.Clip.files:type_name -> clipmesh.common.v1.Artifact
+	12, // 9: clipmesh.clips.v1.Clip.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 10: clipmesh.clips.v1.ListClipsResponse.clips:type_name -> clipmesh.clips.v1.Clip
+	0,  // 11: clipmesh.clips.v1.ClipsService.Render:input_type -> clipmesh.clips.v1.RenderRequest
+	4,  // 12: clipmesh.clips.v1.ClipsService.ListClips:input_type -> clipmesh.clips.v1.ListClipsRequest
+	2,  // 13: clipmesh.clips.v1.ClipsService.Render:output_type -> clipmesh.clips.v1.RenderResponse
+	5,  // 14: clipmesh.clips.v1.ClipsService.ListClips:output_type -> clipmesh.clips.v1.ListClipsResponse
+	13, // [13:15] is the sub-list for method output_type
+	11, // [11:13] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_clips_v1_clips_service_proto_init() }

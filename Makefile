@@ -16,7 +16,7 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 GRPC_GATEWAY_VERSION := v2.33.0
 STATICCHECK_VERSION := v0.8.2
 # Debian packages the project uses (media tools, test services).
-APT_PACKAGES := ffmpeg espeak-ng libpocketsphinx-dev pocketsphinx-en-us pocketsphinx pocketsphinx-testdata fonts-dejavu-core opencv-data libopencv-dev pkg-config g++ postgresql redis-server ca-certificates git gcc libc6-dev
+APT_PACKAGES := ffmpeg espeak-ng libpocketsphinx-dev pocketsphinx-en-us pocketsphinx pocketsphinx-testdata fonts-dejavu-core opencv-data libopencv-dev pkg-config g++ postgresql redis-server ca-certificates git gcc libc6-dev python3-onnx python3-numpy python3-skimage aubio-tools sctk wordnet-base
 
 MODULES = $(shell go list -m -f '{{.Dir}}')
 TEST_FLAGS ?= -race -count=1 -timeout 20m

@@ -33,8 +33,13 @@ const (
 
 const (
 	// maxFrameBytes is the largest frame a client may send: the collab
-	// service's payload limit. A bigger one closes the socket with 1009.
+	// service's payload limit. A bigger one is answered with an error frame
+	// and dropped, and the connection goes on.
 	maxFrameBytes = 64 << 10
+	// maxReadBytes is the largest frame read at all: past it the socket
+	// closes with 1009 (message too big), since reading on would let one
+	// client hold the gateway's memory.
+	maxReadBytes = 1 << 20
 	// writeTimeout bounds every write to a client; a client that does not
 	// read for that long is disconnected rather than holding the session.
 	writeTimeout = 10 * time.Second
@@ -92,7 +97,7 @@ func (g *gateway) collaborate(w http.ResponseWriter, r *http.Request, _ map[stri
 		return // Accept has answered
 	}
 	defer func() { _ = conn.CloseNow() }()
-	conn.SetReadLimit(maxFrameBytes)
+	conn.SetReadLimit(maxReadBytes)
 
 	// The request's context is not reliable once the connection is
 	// hijacked; this one ends with the handler, and so does the stream.
@@ -141,8 +146,8 @@ func (s *wsSession) receive(ctx context.Context) {
 	for {
 		typ, data, err := s.conn.Read(ctx)
 		if err != nil {
-			// Closed by the client (its close status is in err), over the
-			// read limit (the library has closed with 1009), or cancelled.
+			// Closed by the client (its close status is in err), over
+			// maxReadBytes (the library has closed with 1009), or cancelled.
 			return
 		}
 		if !s.limit.Allow() {
@@ -151,6 +156,10 @@ func (s *wsSession) receive(ctx context.Context) {
 				return
 			}
 			s.reject(ctx, "", "rate_limited", fmt.Sprintf("too many frames: the limit is %g per second (bursts of %d); this frame was dropped", s.g.opts.CollabRate, s.g.opts.CollabBurst))
+			continue
+		}
+		if len(data) > maxFrameBytes {
+			s.reject(ctx, "", "message_too_big", fmt.Sprintf("frame is %d bytes, more than the limit of %d; it was dropped", len(data), maxFrameBytes))
 			continue
 		}
 		if typ != websocket.MessageText {
@@ -219,6 +228,7 @@ func (s *wsSession) reject(ctx context.Context, action, code, reason string) {
 // if it failed.
 func (s *wsSession) forward(ctx context.Context) {
 	defer s.cancel()
+	var buf []byte
 	for {
 		resp, err := s.stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -231,15 +241,7 @@ func (s *wsSession) forward(ctx context.Context) {
 			}
 			return
 		}
-		f := serverFrame{Kind: resp.GetKind(), Sequence: resp.GetSequence(), Error: resp.GetError()}
-		if p := resp.GetPayloadJson(); p != "" {
-			if json.Valid([]byte(p)) {
-				f.Payload = json.RawMessage(p)
-			} else {
-				f.Payload, _ = json.Marshal(p)
-			}
-		}
-		if err := s.write(ctx, f); err != nil {
+		if err := s.writeBytes(ctx, appendFrame(buf[:0], resp)); err != nil {
 			return
 		}
 	}
@@ -252,9 +254,40 @@ func (s *wsSession) write(ctx context.Context, f serverFrame) error {
 	if err != nil {
 		return err
 	}
+	return s.writeBytes(ctx, b)
+}
+
+func (s *wsSession) writeBytes(ctx context.Context, b []byte) error {
 	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
 	return s.conn.Write(wctx, websocket.MessageText, b)
+}
+
+// appendFrame appends resp as a server frame, the JSON of serverFrame,
+// written by hand: this runs once per operation per client, and the
+// payload_json is inlined as it is (when it is valid JSON) rather than
+// decoded and encoded again.
+func appendFrame(b []byte, resp *collabv1.SessionResponse) []byte {
+	b = append(b, `{"kind":`...)
+	k, _ := json.Marshal(resp.GetKind())
+	b = append(b, k...)
+	b = append(b, `,"sequence":`...)
+	b = strconv.AppendInt(b, resp.GetSequence(), 10)
+	if p := resp.GetPayloadJson(); p != "" {
+		b = append(b, `,"payload":`...)
+		if json.Valid([]byte(p)) {
+			b = append(b, p...)
+		} else {
+			q, _ := json.Marshal(p)
+			b = append(b, q...)
+		}
+	}
+	if e := resp.GetError(); e != "" {
+		q, _ := json.Marshal(e)
+		b = append(b, `,"error":`...)
+		b = append(b, q...)
+	}
+	return append(b, '}')
 }
 
 // keepalive pings the client every WebSocketPing; one that does not answer

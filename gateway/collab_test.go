@@ -338,7 +338,17 @@ func TestCollaborateOversizedFrame(t *testing.T) {
 	t.Parallel()
 	base := newCollabGateway(t, newFakeCollab(), gateway.Options{})
 	c := dialWS(t, base+"/v1/collaborate", nil)
-	big := `{"action":"edit","payload":{"text":"` + strings.Repeat("x", 70<<10) + `"}}`
+	// Over the frame limit: an error frame, and the connection goes on.
+	sendWS(t, c, `{"action":"edit","payload":{"text":"`+strings.Repeat("x", 70<<10)+`"}}`)
+	if f := readWS(t, c); errorCode(t, f) != "message_too_big" || !strings.Contains(f.Error, "65536") {
+		t.Errorf("oversized frame: %+v, want message_too_big naming the limit", f)
+	}
+	sendWS(t, c, `{"action":"join_project","project_id":"prj_1"}`)
+	if f := readWS(t, c); f.Kind != "joined" {
+		t.Errorf("after an oversized frame: %+v, want joined", f)
+	}
+	// Far over it: closed with 1009.
+	big := `{"action":"edit","payload":{"text":"` + strings.Repeat("x", 2<<20) + `"}}`
 	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
 	defer cancel()
 	_ = c.Write(ctx, websocket.MessageText, []byte(big))

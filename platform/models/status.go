@@ -64,9 +64,6 @@ var (
 	ErrMissing = errors.New("model not installed")
 	// ErrChecksum: a file of the model is in the cache with the wrong sha256.
 	ErrChecksum = errors.New("model checksum mismatch")
-	// ErrNeedsConverter: the model must be converted (Entry.Convert) and the
-	// converter is not built yet.
-	ErrNeedsConverter = errors.New("model needs a converter")
 	// ErrUnknown: no manifest entry has that name.
 	ErrUnknown = errors.New("unknown model")
 )
@@ -81,7 +78,7 @@ type Error struct {
 	Got, Want string
 	// Fix is the command that repairs it, e.g. "clipmesh models fetch".
 	Fix string
-	// Err is ErrMissing, ErrChecksum, ErrNeedsConverter or ErrUnknown.
+	// Err is ErrMissing, ErrChecksum or ErrUnknown.
 	Err error
 }
 
@@ -91,15 +88,13 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("model %s is not installed: run `%s`", e.Name, e.Fix)
 	case ErrChecksum:
 		return fmt.Sprintf("model %s at %s has sha256 %s, want %s: run `%s`", e.Name, e.Path, e.Got, e.Want, e.Fix)
-	case ErrNeedsConverter:
-		return fmt.Sprintf("model %s needs a converter that is not built yet (%s)", e.Name, e.Fix)
 	case ErrUnknown:
 		return fmt.Sprintf("unknown model %q (%s)", e.Name, e.Fix)
 	}
 	return fmt.Sprintf("model %s: %v", e.Name, e.Err)
 }
 
-// Unwrap returns the sentinel (ErrMissing, ErrChecksum, ...).
+// Unwrap returns the sentinel (ErrMissing, ErrChecksum or ErrUnknown).
 func (e *Error) Unwrap() error { return e.Err }
 
 // State is what Status found about an entry.
@@ -107,17 +102,17 @@ type State string
 
 // States of an entry in the cache.
 const (
-	StatePresent        State = "present"         // every file there, sha256 verified
-	StateMissing        State = "missing"         // a file is not there
-	StateCorrupt        State = "corrupt"         // a file is there with the wrong sha256
-	StateNeedsConverter State = "needs-converter" // Entry.Convert is set; not usable yet
+	StatePresent State = "present" // every file there, sha256 verified
+	StateMissing State = "missing" // a file is not there
+	StateCorrupt State = "corrupt" // a file is there with the wrong sha256
 )
 
 // EntryStatus is the state of one entry in a cache directory.
 type EntryStatus struct {
 	Entry Entry
 	State State
-	// Path is where the entry's main file is (or would be) installed.
+	// Path is where the entry's main file is (or would be) installed: the
+	// converted file for an entry with Convert.
 	Path string
 	// Err is nil when State is StatePresent, else an *Error.
 	Err error
@@ -129,15 +124,29 @@ func FilePath(dir string, e Entry, f File) string {
 	return filepath.Join(dir, e.Name, path.Base(f.Path))
 }
 
+// MainFile is the file of e that Path returns: the converted file for an
+// entry with Convert, else the source file.
+func (e Entry) MainFile() File {
+	if e.Converted != nil {
+		return *e.Converted
+	}
+	return e.Files()[0]
+}
+
+// installedFiles are every file of e in the cache: the source files, then
+// the converted one.
+func (e Entry) installedFiles() []File {
+	fs := e.Files()
+	if e.Converted != nil {
+		fs = append(fs, *e.Converted)
+	}
+	return fs
+}
+
 // Check hashes the installed files of e under dir and reports its state.
 func (m *Manifest) Check(dir string, e Entry) EntryStatus {
-	st := EntryStatus{Entry: e, Path: FilePath(dir, e, e.Files()[0])}
-	if e.Convert != "" {
-		st.State = StateNeedsConverter
-		st.Err = &Error{Name: e.Name, Path: st.Path, Fix: e.Convert + " converter", Err: ErrNeedsConverter}
-		return st
-	}
-	for _, f := range e.Files() {
+	st := EntryStatus{Entry: e, Path: FilePath(dir, e, e.MainFile())}
+	for _, f := range e.installedFiles() {
 		p := FilePath(dir, e, f)
 		got, _, err := hashFile(p)
 		switch {
@@ -167,8 +176,9 @@ func (m *Manifest) Status(dir string) []EntryStatus {
 }
 
 // Path returns the path of the named entry's main file under dir after
-// verifying the sha256 of every file of the entry. Its errors are *Error
-// values wrapping ErrMissing, ErrChecksum, ErrNeedsConverter or ErrUnknown,
+// verifying the sha256 of every file of the entry (for a converted model,
+// the .onnx file the conversion wrote). Its errors are *Error values
+// wrapping ErrMissing, ErrChecksum or ErrUnknown,
 // and their messages name the command to run.
 func (m *Manifest) Path(dir, name string) (string, error) {
 	e, ok := m.Entry(name)

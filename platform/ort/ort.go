@@ -18,6 +18,9 @@ import (
 const (
 	EnvIntraThreads = "CLIPMESH_ORT_INTRA_THREADS"
 	EnvInterThreads = "CLIPMESH_ORT_INTER_THREADS"
+	// EnvGraphOptimization sets the level of sessions whose Options leave
+	// GraphOptimization at its zero value: all, extended, basic or none.
+	EnvGraphOptimization = "CLIPMESH_ORT_GRAPH_OPT"
 )
 
 // Execution providers reported by Session.Provider.
@@ -103,7 +106,8 @@ type Options struct {
 	// InterOpThreads is the number of operators run in parallel; 0 means
 	// $CLIPMESH_ORT_INTER_THREADS, else ONNX Runtime's default.
 	InterOpThreads int
-	// GraphOptimization is the optimization level (default all).
+	// GraphOptimization is the optimization level; the zero value
+	// (OptimizeAll) defers to $CLIPMESH_ORT_GRAPH_OPT, else all.
 	GraphOptimization GraphOptimization
 	// UseCUDA asks for the CUDA execution provider. It is also tried when
 	// the CUDA provider library sits beside the runtime library. When CUDA
@@ -133,6 +137,23 @@ func threads(n int, envName string) (int, error) {
 	return v, nil
 }
 
+// graphOptimizationFromEnv reads $CLIPMESH_ORT_GRAPH_OPT (OptimizeAll when
+// unset).
+func graphOptimizationFromEnv() (GraphOptimization, error) {
+	switch v := os.Getenv(EnvGraphOptimization); v {
+	case "", "all":
+		return OptimizeAll, nil
+	case "extended":
+		return OptimizeExtended, nil
+	case "basic":
+		return OptimizeBasic, nil
+	case "none":
+		return OptimizeNone, nil
+	default:
+		return 0, fmt.Errorf("ort: %s=%q, want all, extended, basic or none", EnvGraphOptimization, v)
+	}
+}
+
 func (o Options) sessionOptions(cuda bool) (*onnx.SessionOptions, error) {
 	intra, err := threads(o.IntraOpThreads, EnvIntraThreads)
 	if err != nil {
@@ -141,6 +162,12 @@ func (o Options) sessionOptions(cuda bool) (*onnx.SessionOptions, error) {
 	inter, err := threads(o.InterOpThreads, EnvInterThreads)
 	if err != nil {
 		return nil, err
+	}
+	opt := o.GraphOptimization
+	if opt == OptimizeAll {
+		if opt, err = graphOptimizationFromEnv(); err != nil {
+			return nil, err
+		}
 	}
 	so, err := onnx.NewSessionOptions()
 	if err != nil {
@@ -151,7 +178,7 @@ func (o Options) sessionOptions(cuda bool) (*onnx.SessionOptions, error) {
 		OptimizeExtended: onnx.GraphOptimizationLevelEnableExtended,
 		OptimizeBasic:    onnx.GraphOptimizationLevelEnableBasic,
 		OptimizeNone:     onnx.GraphOptimizationLevelDisableAll,
-	}[o.GraphOptimization]
+	}[opt]
 	err = errors.Join(
 		so.SetGraphOptimizationLevel(level),
 		func() error {

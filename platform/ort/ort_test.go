@@ -192,6 +192,11 @@ func TestSessionErrors(t *testing.T) {
 		t.Errorf("bad %s: %v", ort.EnvIntraThreads, err)
 	}
 	t.Setenv(ort.EnvIntraThreads, "1")
+	t.Setenv(ort.EnvGraphOptimization, "fastest")
+	if _, err := ort.NewSession(model, []string{"input"}, []string{"output"}, ort.Options{}); err == nil || !strings.Contains(err.Error(), ort.EnvGraphOptimization) {
+		t.Errorf("bad %s: %v", ort.EnvGraphOptimization, err)
+	}
+	t.Setenv(ort.EnvGraphOptimization, "basic")
 	t.Setenv(ort.EnvInterThreads, "1")
 	s2, err := ort.NewSession(model, []string{"input", "state", "sr"}, []string{"output", "stateN"}, ort.Options{GraphOptimization: ort.OptimizeNone})
 	if err != nil {

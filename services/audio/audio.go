@@ -11,6 +11,7 @@ import (
 
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/platform/app"
+	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/ort"
 	"github.com/clipmesh/clipmesh/services/audio/internal/server"
@@ -37,9 +38,10 @@ func New(_ context.Context, env *app.Env) (*Service, error) {
 		return nil, fmt.Errorf("audio: %w", err)
 	}
 	return &Service{srv: &server.Server{
-		Videos:  videosv1.NewVideoServiceClient(cc),
-		Blob:    env.Blob,
-		Voice:   voice.NewEngine(dir, ort.Options{Logger: env.Logger}),
+		Media: &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: env.Blob},
+		// One thread per Silero session: its operators are tiny (one
+		// 32 ms window per call), and a thread pool per stream only spins.
+		Voice:   voice.NewEngine(dir, ort.Options{IntraOpThreads: 1, InterOpThreads: 1, Logger: env.Logger}),
 		Version: app.Version,
 		Logger:  env.Logger,
 	}}, nil

@@ -13,6 +13,7 @@ import (
 
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/platform/app"
+	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/ort"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
@@ -51,8 +52,16 @@ func New(_ context.Context, env *app.Env) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vision: %w", err)
 	}
+	// Without the cascade faces are still found; results say eyes were
+	// not confirmed.
+	eyes, err := faces.NewEyeConfirmer(os.Getenv("CLIPMESH_VISION_EYE_CASCADE"))
+	if err != nil {
+		env.Logger.Warn("vision: eyes will not be confirmed", "err", err)
+		eyes = nil
+	}
 	srv := &server.Server{
-		Videos:  videosv1.NewVideoServiceClient(cc),
+		Eyes:    eyes,
+		Media:   &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: env.Blob},
 		Blob:    env.Blob,
 		Faces:   faces.NewEngine(dir, ort.Options{Logger: env.Logger}),
 		Limits:  limits,

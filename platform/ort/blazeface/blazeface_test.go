@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"math"
 	"os"
 	"os/exec"
 	"testing"
@@ -181,5 +182,53 @@ func BenchmarkDetect(b *testing.B) {
 		if _, err := d.Detect(img); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestAstronaut runs both models on Debian python3-skimage's astronaut.png
+// (Eileen Collins, NASA, public domain; 512x512, her face about x 170..280,
+// y 70..190) and on its coffee.png (no face).
+func TestAstronaut(t *testing.T) {
+	t.Parallel()
+	read := func(name string) image.Image {
+		b, err := os.ReadFile("/usr/lib/python3/dist-packages/skimage/data/" + name)
+		if err != nil {
+			t.Fatalf("%v (install python3-skimage)", err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	astronaut, coffee := read("astronaut.png"), read("coffee.png")
+	for _, model := range []string{"blazeface-front", "blazeface-back"} {
+		t.Run(model, func(t *testing.T) {
+			d := newDetector(t, model)
+			faces, err := d.Detect(astronaut)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(faces) != 1 {
+				t.Fatalf("found %d faces %+v, want 1", len(faces), faces)
+			}
+			f := faces[0]
+			t.Logf("face %+v", f)
+			cx, cy := (f.Box.Min.X+f.Box.Max.X)/2, (f.Box.Min.Y+f.Box.Max.Y)/2
+			if cx < 190 || cx > 260 || cy < 100 || cy > 170 {
+				t.Errorf("box %v centred at (%.0f, %.0f), want about (225, 130)", f.Box, cx, cy)
+			}
+			re, le := f.Keypoints[blazeface.RightEye], f.Keypoints[blazeface.LeftEye]
+			if !f.Box.Contains(re) || !f.Box.Contains(le) || re.X >= le.X || math.Abs(re.Y-le.Y) > 20 {
+				t.Errorf("eyes %v %v: want both in the box %v, right eye left of the left one, level", re, le, f.Box)
+			}
+			faces, err = d.Detect(coffee)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(faces) != 0 {
+				t.Errorf("coffee.png: found %d faces: %+v", len(faces), faces)
+			}
+		})
 	}
 }

@@ -14,10 +14,11 @@ import (
 func main() {
 	var cli struct {
 		app.Config `embed:""`
+		Analytics  analytics.Config `embed:""`
 	}
 	kong.Parse(&cli, kong.Description("clipmesh analytics service"))
 	app.Run("analytics", cli.Config, func(ctx context.Context, env *app.Env) error {
-		svc, err := analytics.New(ctx, env)
+		svc, err := analytics.NewWithConfig(ctx, env, cli.Analytics)
 		if err != nil {
 			return err
 		}

@@ -19,8 +19,11 @@
 //     the mean engagement over them, averaged with the strongest hook
 //     phrase over them when Input.Hooks is given.
 //   - completeness (0.20): 0.5 when the candidate starts at a sentence
-//     start, plus 0.5 when it ends at a sentence end (within
-//     Options.Tolerance, 0.25 s), so a whole thought scores 1.
+//     start, plus 0.5 when it ends at a sentence end, so a whole thought
+//     scores 1. A start is at a sentence start when one begins within
+//     Options.Tolerance (0.25 s) before it or Options.Lead (1 s) after it
+//     and the start cuts through no sentence (a cut in the pause before a
+//     sentence keeps the thought whole); an end likewise, mirrored.
 //   - peak (0.15): the highest engagement inside.
 //   - mean (0.25): the mean engagement inside.
 //   - pacing (0.10): 1 minus the longest dead stretch (no sentence and no

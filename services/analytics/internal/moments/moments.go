@@ -49,6 +49,10 @@ type Options struct {
 	// Tolerance is how close a boundary must be to a sentence edge to
 	// count as aligned, in seconds.
 	Tolerance float64
+	// Lead is how far into the pause before a sentence a start may lie
+	// (or into the pause after a sentence an end) and still count as
+	// aligned, in seconds: a cut in that pause does not cut the thought.
+	Lead float64
 	// TopN is the number of moments returned.
 	TopN int
 	// Weights weigh the features; the zero value means the defaults.
@@ -56,10 +60,11 @@ type Options struct {
 }
 
 // DefaultOptions returns 15–60 s moments, a 3 s hook, a 0.25 s tolerance,
-// the top 5 and the default weights of the package documentation.
+// a 1 s lead, the top 5 and the default weights of the package
+// documentation.
 func DefaultOptions() Options {
 	return Options{
-		MinLength: 15, MaxLength: 60, HookSeconds: 3, Tolerance: 0.25, TopN: 5,
+		MinLength: 15, MaxLength: 60, HookSeconds: 3, Tolerance: 0.25, Lead: 1, TopN: 5,
 		Weights: Weights{Hook: 0.30, Completeness: 0.20, Peak: 0.15, Mean: 0.25, Pacing: 0.10},
 	}
 }
@@ -77,6 +82,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Tolerance <= 0 {
 		o.Tolerance = d.Tolerance
+	}
+	if o.Lead <= 0 {
+		o.Lead = d.Lead
 	}
 	if o.TopN <= 0 {
 		o.TopN = d.TopN
@@ -204,16 +212,31 @@ func newIndex(in Input) *index {
 	return ix
 }
 
-// near reports whether a sorted xs has a value within tol of x.
-func near(xs []float64, x, tol float64) bool {
-	i, _ := slices.BinarySearch(xs, x-tol)
-	return i < len(xs) && xs[i] <= x+tol
+// within reports whether a sorted xs has a value in [lo, hi].
+func within(xs []float64, lo, hi float64) bool {
+	i, _ := slices.BinarySearch(xs, lo)
+	return i < len(xs) && xs[i] <= hi
+}
+
+// inside reports whether x cuts through a sentence: one starts more than
+// tol before it and ends more than tol after it.
+func (ix *index) inside(x, tol float64) bool {
+	i, _ := slices.BinarySearchFunc(ix.sentences, x-ix.maxSentence-tol, func(s Sentence, t float64) int { return cmp.Compare(s.Start, t) })
+	for _, s := range ix.sentences[i:] {
+		if s.Start >= x-tol {
+			break
+		}
+		if s.End > x+tol {
+			return true
+		}
+	}
+	return false
 }
 
 func (ix *index) score(eng []float64, s, e float64, o Options) Moment {
 	m := Moment{Start: s, End: e}
-	m.StartsAtSentence = near(ix.starts, s, o.Tolerance)
-	m.EndsAtSentence = near(ix.ends, e, o.Tolerance)
+	m.StartsAtSentence = !ix.inside(s, o.Tolerance) && within(ix.starts, s-o.Tolerance, s+o.Lead)
+	m.EndsAtSentence = !ix.inside(e, o.Tolerance) && within(ix.ends, e-o.Lead, e+o.Tolerance)
 	if m.StartsAtSentence {
 		m.Completeness += 0.5
 	}

@@ -127,10 +127,38 @@ func TestCompleteness(t *testing.T) {
 		{5, 20, 0.5},
 		{10.2, 25, 0.5}, // within the 0.25 s tolerance of 10.1
 		{5, 25, 0},
+		{-0.5, 20.1, 1}, // in the pauses before and after: nothing is cut
+		{9.5, 29.5, 0},  // cuts through the first and last sentences
 	}
 	for _, tt := range tests {
 		if got := newIndex(in).score(in.Engagement, tt.s, tt.e, o); got.Completeness != tt.want {
 			t.Errorf("[%v, %v): completeness = %v, want %v", tt.s, tt.e, got.Completeness, tt.want)
+		}
+	}
+}
+
+// A boundary in the pause next to a sentence keeps the thought whole, up
+// to Options.Lead away; one in a longer pause, or inside a sentence, does
+// not.
+func TestCompletenessInPauses(t *testing.T) {
+	t.Parallel()
+	in := Input{Engagement: make([]float64, 40), Sentences: []Sentence{{1, 10}, {12, 20}, {24, 30}}}
+	o := DefaultOptions().withDefaults()
+	ix := newIndex(in)
+	tests := []struct {
+		s, e               float64
+		wantStart, wantEnd bool
+	}{
+		{0, 20.5, true, true},
+		{0.5, 21, true, true},
+		{11, 30.9, true, true},
+		{10.5, 22, false, false}, // 1.5 s before the next start; 2 s after the last end
+		{5, 16, false, false},
+	}
+	for _, tt := range tests {
+		m := ix.score(in.Engagement, tt.s, tt.e, o)
+		if m.StartsAtSentence != tt.wantStart || m.EndsAtSentence != tt.wantEnd {
+			t.Errorf("[%v, %v): starts %v ends %v, want %v %v", tt.s, tt.e, m.StartsAtSentence, m.EndsAtSentence, tt.wantStart, tt.wantEnd)
 		}
 	}
 }

@@ -41,9 +41,12 @@ type Result struct {
 	// fields are then zero and Run returns no error.
 	HasAudio        bool
 	DurationSeconds float64
-	Spectral        spectral.Result
-	Rhythm          rhythm.Result
-	Loudness        loudness.Result
+	// Channels is the input's channel count and LoudnessChannels the
+	// layout loudness was measured in (LoudnessChannels(Channels)).
+	Channels, LoudnessChannels int
+	Spectral                   spectral.Result
+	Rhythm                     rhythm.Result
+	Loudness                   loudness.Result
 	// Voice is the voice activity (zero without Options.Voice).
 	Voice voice.Result
 	// Blocks are the RMS levels of 100 ms blocks in dBFS (floored at
@@ -77,6 +80,19 @@ type Second struct {
 	F0            float64
 }
 
+// LoudnessChannels is the layout loudness is measured in for a stream of
+// n channels: mono and stereo as they are, anything wider remixed by
+// ffmpeg to 5.1 (the layouts BS.1770 gives weights for).
+func LoudnessChannels(n int) int {
+	switch {
+	case n <= 1:
+		return 1
+	case n == 2:
+		return 2
+	}
+	return 6
+}
+
 // Run analyses path. Errors wrap decode.ErrInvalid for undecodable input;
 // cancellation returns ctx.Err() with ffmpeg killed.
 func Run(ctx context.Context, path string, opts Options) (*Result, error) {
@@ -86,10 +102,6 @@ func Run(ctx context.Context, path string, opts Options) (*Result, error) {
 		return nil, err
 	}
 	rh, err := rhythm.New(opts.Rhythm)
-	if err != nil {
-		return nil, err
-	}
-	lm, err := loudness.New(LoudnessRate)
 	if err != nil {
 		return nil, err
 	}
@@ -104,6 +116,11 @@ func Run(ctx context.Context, path string, opts Options) (*Result, error) {
 	if errors.Is(err, decode.ErrNoAudio) {
 		return &Result{}, nil
 	}
+	if err != nil {
+		return nil, err
+	}
+	lch := LoudnessChannels(info.Channels)
+	lm, err := loudness.NewChannels(LoudnessRate, lch)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +152,7 @@ func Run(ctx context.Context, path string, opts Options) (*Result, error) {
 	dopts.Probed = &info
 	_, err = decode.Stream(ctx, path, dopts,
 		decode.Output{SampleRate: SpectralRate, Sink: spectralSink},
-		decode.Output{SampleRate: LoudnessRate, Sink: loudnessSink},
+		decode.Output{SampleRate: LoudnessRate, Channels: lch, Sink: loudnessSink},
 		decode.Output{SampleRate: VoiceRate, Sink: voiceSink})
 	if errors.Is(err, decode.ErrNoAudio) {
 		return &Result{}, nil
@@ -145,6 +162,7 @@ func Run(ctx context.Context, path string, opts Options) (*Result, error) {
 	}
 	r := &Result{
 		HasAudio: true,
+		Channels: info.Channels, LoudnessChannels: lch,
 		Spectral: sp.Close(),
 		Rhythm:   rh.Close(),
 		Loudness: lm.Close(),

@@ -1,10 +1,8 @@
 package decode
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,14 +13,17 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clipmesh/clipmesh/platform/ffmpegx"
 )
 
 // ErrNoAudio means the input is readable media without an audio stream.
 var ErrNoAudio = errors.New("no audio stream")
 
 // ErrInvalid is wrapped by every "this is not decodable media" error; the
-// message carries ffprobe's or ffmpeg's own reason.
-var ErrInvalid = errors.New("invalid media")
+// message carries ffprobe's or ffmpeg's own reason. It is ffmpegx's, so
+// every service of the mesh tells bad media apart the same way.
+var ErrInvalid = ffmpegx.ErrInvalid
 
 // DefaultBlockSize is the number of samples per block when Output.BlockSize
 // is zero: 4096 samples is ~85 ms at 48 kHz, small enough for prompt
@@ -62,12 +63,16 @@ type Info struct {
 	DurationSeconds float64
 }
 
-// Output is one decoded stream: mono float32 at SampleRate.
+// Output is one decoded stream: float32 at SampleRate, mono unless
+// Channels says otherwise.
 type Output struct {
 	// SampleRate is the rate ffmpeg resamples to (required, > 0).
 	SampleRate int
-	// BlockSize is the number of samples per Sink call (the last call may
-	// carry fewer); default DefaultBlockSize.
+	// Channels is the number of interleaved channels ffmpeg remixes to;
+	// 0 and 1 are a mono downmix. A block always holds whole frames.
+	Channels int
+	// BlockSize is the number of sample frames per Sink call (the last
+	// call may carry fewer); default DefaultBlockSize.
 	BlockSize int
 	// Sink receives each block in order from a goroutine of its own. The
 	// slice is reused after Sink returns. An error from Sink stops decoding
@@ -79,22 +84,6 @@ type Output struct {
 // ErrNoAudio for media without audio and ErrInvalid for anything ffprobe
 // cannot read.
 func Probe(ctx context.Context, path string, opts Options) (Info, error) {
-	cmd := exec.CommandContext(ctx, opts.ffprobe(), "-v", "error",
-		"-select_streams", "a:0",
-		"-show_entries", "stream=sample_rate,channels,duration:format=duration",
-		"-of", "json", "--", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return Info{}, ctx.Err()
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return Info{}, fmt.Errorf("%w: %s", ErrInvalid, reason(stderr.String(), path))
-		}
-		return Info{}, fmt.Errorf("decode: running ffprobe: %w", err)
-	}
 	var out struct {
 		Streams []struct {
 			SampleRate string `json:"sample_rate"`
@@ -105,8 +94,12 @@ func Probe(ctx context.Context, path string, opts Options) (Info, error) {
 			Duration string `json:"duration"`
 		} `json:"format"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return Info{}, fmt.Errorf("decode: parsing ffprobe output: %w", err)
+	if err := ffmpegx.ProbeJSON(ctx, opts.ffprobe(), path, &out, "-select_streams", "a:0",
+		"-show_entries", "stream=sample_rate,channels,duration:format=duration"); err != nil {
+		if errors.Is(err, ErrInvalid) || ctx.Err() != nil {
+			return Info{}, err // the reason is the message: no prefix
+		}
+		return Info{}, fmt.Errorf("decode: %w", err)
 	}
 	if len(out.Streams) == 0 {
 		return Info{}, ErrNoAudio
@@ -173,12 +166,12 @@ func run(parent context.Context, path string, opts Options, outs []Output) error
 		}
 		readers[i], writers[i] = r, w
 		// ExtraFiles[i] is fd 3+i in the child.
-		args = append(args, "-map", "0:a:0", "-vn", "-ac", "1", "-ar", strconv.Itoa(o.SampleRate),
+		args = append(args, "-map", "0:a:0", "-vn", "-ac", strconv.Itoa(max(1, o.Channels)), "-ar", strconv.Itoa(o.SampleRate),
 			"-f", "f32le", "pipe:"+strconv.Itoa(3+i))
 	}
 	cmd := exec.CommandContext(ctx, opts.ffmpeg(), args...)
 	cmd.ExtraFiles = writers
-	stderr := &tailBuffer{max: 8 << 10}
+	stderr := &ffmpegx.TailBuffer{}
 	cmd.Stderr = stderr
 	// Bound the wait for ffmpeg's stderr after a kill.
 	cmd.WaitDelay = 2 * time.Second
@@ -223,7 +216,7 @@ func run(parent context.Context, path string, opts Options, outs []Output) error
 	case sinkErr != nil:
 		return sinkErr
 	case waitErr != nil:
-		msg := reason(stderr.String(), path)
+		msg := ffmpegx.Reason(stderr.String(), path)
 		if strings.Contains(msg, "matches no streams") || strings.Contains(msg, "does not contain any stream") {
 			return ErrNoAudio
 		}
@@ -244,11 +237,13 @@ func pump(r io.Reader, o Output) error {
 	if n <= 0 {
 		n = DefaultBlockSize
 	}
+	ch := max(1, o.Channels)
+	n *= ch
 	raw := make([]byte, 4*n)
 	block := make([]float32, n)
 	for {
 		got, err := io.ReadFull(r, raw)
-		m := got / 4 // a torn trailing sample is dropped
+		m := got / (4 * ch) * ch // a torn trailing frame is dropped
 		if m > 0 {
 			for i := range m {
 				v := math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
@@ -265,44 +260,4 @@ func pump(r io.Reader, o Output) error {
 			return nil
 		}
 	}
-}
-
-// reason returns ffmpeg's or ffprobe's last meaningful stderr line, with the
-// input path removed so it reads the same for every caller.
-func reason(stderr, path string) string {
-	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		l := strings.TrimSpace(lines[i])
-		if l == "" {
-			continue
-		}
-		l = strings.ReplaceAll(l, path+": ", "")
-		l = strings.ReplaceAll(l, path, "input")
-		return l
-	}
-	return "unreadable input"
-}
-
-// tailBuffer keeps the last max bytes written to it: ffmpeg may log one
-// line per damaged packet of a long file, and only the end matters.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }

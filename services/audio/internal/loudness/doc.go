@@ -1,7 +1,7 @@
 // Package loudness measures loudness as EBU R128 defines it (ITU-R
 // BS.1770-4 and EBU Tech 3341/3342), plus the level statistics the
 // engagement timeline uses: dynamic range, crest factor and an SNR estimate.
-// It consumes mono samples block by block and keeps only two energy values
+// It consumes interleaved samples block by block and keeps only two energy values
 // (K-weighted and plain) per 100 ms, so two hours cost ~1.2 MB.
 //
 //   - K-weighting: the two BS.1770 biquads (high shelf + RLB high-pass),
@@ -23,8 +23,10 @@
 //   - SNR: mean power of the active 100 ms blocks over the noise floor,
 //     the mean power of the quietest 10% of blocks.
 //
-// Mono only: the input is the downmix the decoder makes, so for a stereo
-// source whose channels are equal the integrated loudness reads 3 LU below
-// BS.1770's channel sum. A silent or empty input gives the floors below, never
+// Channels: mono, stereo and 5.1 are measured per channel and summed with
+// BS.1770's weights (LFE excluded, surrounds +1.5 dB), as ffmpeg's ebur128
+// does; the decoder remixes other layouts to one of these. A mono downmix
+// of a stereo source whose channels are equal would read 3 LU low. A
+// silent or empty input gives the floors below, never
 // NaN or Inf.
 package loudness

@@ -85,6 +85,20 @@ var tpFilter = func() [tpPhases][tpTaps]float64 {
 	return h
 }()
 
+// tpGain is the largest L1 norm of a phase of tpFilter: no interpolated
+// sample exceeds tpGain times the largest input it is made of.
+var tpGain = func() float64 {
+	var g float64
+	for _, ph := range tpFilter {
+		var s float64
+		for _, v := range ph {
+			s += math.Abs(v)
+		}
+		g = math.Max(g, s)
+	}
+	return g
+}()
+
 func besselI0(x float64) float64 {
 	sum, term := 1.0, 1.0
 	for k := 1; k < 50; k++ {
@@ -108,29 +122,57 @@ type peakMeter struct {
 func newPeakMeter() peakMeter { return peakMeter{pos: tpTaps - 1} }
 
 func (p *peakMeter) write(block []float32) {
+	// An interpolated sample is a weighted sum of tpTaps/tpPhases inputs,
+	// so it cannot exceed tpGain times the largest of them: while that
+	// bound stays under the true peak so far, the block only feeds the
+	// history (most blocks, once the loudest passage has been met).
+	var bmax float64
 	for _, s := range block {
-		x := float64(s)
-		p.pos = (p.pos + 1) % tpTaps
-		p.hist[p.pos] = x
-		if a := math.Abs(x); a > p.samplePeak {
-			p.samplePeak = a
+		bmax = math.Max(bmax, math.Abs(float64(s)))
+	}
+	if tpGain*math.Max(bmax, p.histMax()) <= p.truePeak {
+		p.samplePeak = math.Max(p.samplePeak, bmax)
+		for _, s := range block {
+			p.pos = (p.pos + 1) % tpTaps
+			p.hist[p.pos] = float64(s)
 		}
-		if a := math.Abs(x); a > p.truePeak {
+		return
+	}
+	for _, s := range block {
+		p.write1(float64(s))
+	}
+}
+
+// histMax is the largest magnitude in the history.
+func (p *peakMeter) histMax() float64 {
+	var m float64
+	for _, v := range p.hist {
+		m = math.Max(m, math.Abs(v))
+	}
+	return m
+}
+
+func (p *peakMeter) write1(x float64) {
+	p.pos = (p.pos + 1) % tpTaps
+	p.hist[p.pos] = x
+	if a := math.Abs(x); a > p.samplePeak {
+		p.samplePeak = a
+	}
+	if a := math.Abs(x); a > p.truePeak {
+		p.truePeak = a
+	}
+	for ph := range tpPhases {
+		var y float64
+		i := p.pos
+		for _, h := range tpFilter[ph] {
+			y += h * p.hist[i]
+			i--
+			if i < 0 {
+				i = tpTaps - 1
+			}
+		}
+		if a := math.Abs(y); a > p.truePeak {
 			p.truePeak = a
-		}
-		for ph := range tpPhases {
-			var y float64
-			i := p.pos
-			for _, h := range tpFilter[ph] {
-				y += h * p.hist[i]
-				i--
-				if i < 0 {
-					i = tpTaps - 1
-				}
-			}
-			if a := math.Abs(y); a > p.truePeak {
-				p.truePeak = a
-			}
 		}
 	}
 }

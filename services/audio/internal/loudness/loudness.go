@@ -56,48 +56,108 @@ type Result struct {
 // concurrent use.
 type Meter struct {
 	sr      int
-	sub     int // samples per 100 ms sub-block
-	k1, k2  biquad
-	kSum    float64 // K-weighted energy of the current sub-block
-	rawSum  float64 // unweighted energy of the current sub-block
+	sub     int       // sample frames per 100 ms sub-block
+	weights []float64 // BS.1770 channel weights G_i
+	k       [][2]biquad
+	peaks   []peakMeter
+	kSum    float64 // weighted K-weighted energy of the current sub-block
+	rawSum  float64 // unweighted energy (mean over channels) of the current sub-block
 	subN    int
-	kSubs   []float64 // mean K-weighted square per sub-block
+	kSubs   []float64 // weighted mean K-weighted square per sub-block
 	rawSubs []float64 // mean unweighted square per sub-block
-	total   int64
+	total   int64     // sample frames
 	rawAll  float64
-	peak    peakMeter
 	closed  bool
 	result  Result
 }
 
 // New returns a Meter for mono input at sampleRate.
-func New(sampleRate int) (*Meter, error) {
+func New(sampleRate int) (*Meter, error) { return NewChannels(sampleRate, 1) }
+
+// Weights returns the BS.1770 channel weights for channels interleaved in
+// ffmpeg's default layout of that count: mono and stereo weigh 1 each; six
+// channels are 5.1 (FL FR FC LFE BL BR): the LFE is left out and the
+// surrounds weigh 1.41 (+1.5 dB). Other counts are not defined by BS.1770;
+// Weights returns nil for them.
+func Weights(channels int) []float64 {
+	switch channels {
+	case 1:
+		return []float64{1}
+	case 2:
+		return []float64{1, 1}
+	case 6:
+		return []float64{1, 1, 1, 0, 1.41, 1.41}
+	}
+	return nil
+}
+
+// NewChannels returns a Meter for interleaved input of 1, 2 or 6 (5.1)
+// channels at sampleRate. Integrated and short-term loudness sum the
+// channels' K-weighted mean squares with the weights of Weights (so a
+// stereo signal reads as BS.1770 and ffmpeg's ebur128 measure it, not 3 LU
+// low as its downmix would); true and sample peaks are the maximum over the
+// channels; RMS, dynamic range and SNR use the mean power of the channels.
+func NewChannels(sampleRate, channels int) (*Meter, error) {
 	if sampleRate < 8000 {
 		return nil, fmt.Errorf("loudness: sample rate %d Hz is too low for K-weighting", sampleRate)
 	}
-	m := &Meter{sr: sampleRate, sub: int(math.Round(float64(sampleRate) / 10))}
-	m.k1, m.k2 = kWeighting(float64(sampleRate))
-	m.peak = newPeakMeter()
+	w := Weights(channels)
+	if w == nil {
+		return nil, fmt.Errorf("loudness: %d channels: want 1, 2 or 6 (5.1)", channels)
+	}
+	m := &Meter{sr: sampleRate, sub: int(math.Round(float64(sampleRate) / 10)), weights: w}
+	k1, k2 := kWeighting(float64(sampleRate))
+	for range channels {
+		m.k = append(m.k, [2]biquad{k1, k2})
+		m.peaks = append(m.peaks, newPeakMeter())
+	}
 	return m, nil
 }
 
-// Write consumes a block of samples.
+// Channels is the number of interleaved channels Write expects.
+func (m *Meter) Channels() int { return len(m.weights) }
+
+// Write consumes a block of interleaved samples (whole frames).
 func (m *Meter) Write(block []float32) {
-	m.peak.write(block)
-	for _, s := range block {
-		x := float64(s)
-		y := m.k2.step(m.k1.step(x))
-		m.kSum += y * y
-		m.rawSum += x * x
-		m.subN++
-		if m.subN == m.sub {
-			m.kSubs = append(m.kSubs, m.kSum/float64(m.sub))
-			m.rawSubs = append(m.rawSubs, m.rawSum/float64(m.sub))
-			m.rawAll += m.rawSum
-			m.kSum, m.rawSum, m.subN = 0, 0, 0
+	nch := len(m.weights)
+	if nch == 1 { // the common case, without the per-channel loop
+		k := &m.k[0]
+		m.peaks[0].write(block)
+		for _, s := range block {
+			x := float64(s)
+			y := k[1].step(k[0].step(x))
+			m.frame(y*y, x*x)
 		}
+		m.total += int64(len(block))
+		return
 	}
-	m.total += int64(len(block))
+	inv := 1 / float64(nch)
+	for f := 0; f+nch <= len(block); f += nch {
+		var kz, raw float64
+		for c := range nch {
+			x := float64(block[f+c])
+			m.peaks[c].write1(x)
+			k := &m.k[c]
+			y := k[1].step(k[0].step(x))
+			kz += m.weights[c] * y * y
+			raw += x * x
+		}
+		m.frame(kz, raw*inv)
+	}
+	m.total += int64(len(block) / nch)
+}
+
+// frame adds one sample frame's weighted K-weighted and plain energies.
+func (m *Meter) frame(kz, raw float64) {
+	m.kSum += kz
+	m.rawSum += raw
+	m.subN++
+	if m.subN == m.sub {
+		m.kSubs = append(m.kSubs, m.kSum/float64(m.sub))
+		m.rawSubs = append(m.rawSubs, m.rawSum/float64(m.sub))
+		m.rawAll += m.rawSum
+		m.kSum, m.rawSum, m.subN = 0, 0, 0
+	}
 }
 
 func lufs(meanSquare float64) float64 {
@@ -178,9 +238,13 @@ func (m *Meter) Close() Result {
 	} else {
 		r.RMSDBFS = SilenceDB
 	}
-	r.TruePeakDBTP = amplitudeDB(m.peak.truePeak)
-	r.SamplePeakDBFS = amplitudeDB(m.peak.samplePeak)
-	if m.peak.samplePeak > 0 {
+	var truePeak, samplePeak float64
+	for _, p := range m.peaks {
+		truePeak, samplePeak = max(truePeak, p.truePeak), max(samplePeak, p.samplePeak)
+	}
+	r.TruePeakDBTP = amplitudeDB(truePeak)
+	r.SamplePeakDBFS = amplitudeDB(samplePeak)
+	if samplePeak > 0 {
 		r.CrestFactorDB = r.TruePeakDBTP - r.RMSDBFS
 	}
 	r.SNRDB, r.NoiseFloorDBFS = snr(m.rawSubs)

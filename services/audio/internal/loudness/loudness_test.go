@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -219,4 +220,113 @@ func checkFinite(t *testing.T, v any) {
 		}
 	}
 	walk(reflect.ValueOf(v))
+}
+
+// TestChannelsMatchFFmpeg measures stereo and 5.1 files whose channels
+// differ (different tones and levels, silence on one channel) per channel,
+// against ffmpeg's ebur128 on the same file; the mono downmix of the same
+// file must be measurably off, or the test would not tell them apart.
+func TestChannelsMatchFFmpeg(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, layout string
+		channels     int
+		sources      []string
+	}{
+		{"stereo", "stereo", 2, []string{
+			"sine=frequency=440:sample_rate=48000:duration=12,volume=-12dB",
+			"sine=frequency=2500:sample_rate=48000:duration=12,volume=-18dB",
+		}},
+		{"stereo one side", "stereo", 2, []string{
+			"anoisesrc=color=pink:amplitude=0.2:sample_rate=48000:duration=12:seed=3",
+			"anullsrc=sample_rate=48000:channel_layout=mono,atrim=duration=12",
+		}},
+		{"5.1", "5.1", 6, []string{
+			"sine=frequency=300:sample_rate=48000:duration=12,volume=-20dB",
+			"sine=frequency=500:sample_rate=48000:duration=12,volume=-20dB",
+			"sine=frequency=1000:sample_rate=48000:duration=12,volume=-15dB",
+			"sine=frequency=60:sample_rate=48000:duration=12,volume=-6dB", // LFE: left out
+			"anoisesrc=color=white:amplitude=0.05:sample_rate=48000:duration=12:seed=5",
+			"sine=frequency=3000:sample_rate=48000:duration=12,volume=-25dB",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "multi.wav")
+			var args []string
+			var graph, pads string
+			for i, src := range tt.sources {
+				args = append(args, "-f", "lavfi", "-i", src)
+				pads += "[" + strconv.Itoa(i) + ":a]"
+			}
+			graph = pads + "join=inputs=" + strconv.Itoa(len(tt.sources)) + ":channel_layout=" + tt.layout + "[a]"
+			args = append([]string{"-nostdin", "-v", "error"}, args...)
+			args = append(args, "-filter_complex", graph, "-map", "[a]", "-c:a", "pcm_s16le", path)
+			if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+				t.Fatalf("making %s: %v\n%s", tt.name, err, out)
+			}
+			m, err := NewChannels(48000, tt.channels)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mono, _ := New(48000)
+			_, err = decode.Stream(context.Background(), path, decode.Options{},
+				decode.Output{SampleRate: 48000, Channels: tt.channels, Sink: func(b []float32) error { m.Write(b); return nil }},
+				decode.Output{SampleRate: 48000, Sink: func(b []float32) error { mono.Write(b); return nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, down := m.Close(), mono.Close()
+			want := ffmpegIntegrated(t, path)
+			t.Logf("%s: per channel %.2f LUFS, downmix %.2f LUFS, ffmpeg ebur128 %.2f LUFS", tt.name, got.IntegratedLUFS, down.IntegratedLUFS, want)
+			if math.Abs(got.IntegratedLUFS-want) > 0.5 {
+				t.Errorf("integrated %.2f LUFS, ffmpeg %.2f: want within 0.5 LU", got.IntegratedLUFS, want)
+			}
+			if math.Abs(down.IntegratedLUFS-want) < 1 {
+				t.Errorf("the downmix (%.2f) already agrees with ffmpeg (%.2f): the file does not test channel weighting", down.IntegratedLUFS, want)
+			}
+			if math.Abs(got.DurationSeconds-12) > 0.01 {
+				t.Errorf("duration %.3f s, want 12", got.DurationSeconds)
+			}
+			checkFinite(t, got)
+		})
+	}
+	if _, err := NewChannels(48000, 3); err == nil {
+		t.Error("3 channels accepted: BS.1770 weights are not defined for them here")
+	}
+}
+
+// TestTruePeakSkipIsExact checks that skipping the interpolation of blocks
+// that cannot reach the true peak changes nothing: a loud burst early, then
+// quieter material with an inter-sample over late.
+func TestTruePeakSkipIsExact(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	x := make([]float32, 48000*5)
+	for i := range x {
+		amp := 0.2
+		if i > 1000 && i < 3000 {
+			amp = 0.7
+		}
+		x[i] = float32(amp * (rng.Float64()*2 - 1))
+	}
+	// A sine at fs/4 with a 45° phase: samples at ±0.6·√2/2, peaks at 0.6
+	// between them (an inter-sample over of 3 dB over the samples).
+	for i := 4 * 48000; i < 4*48000+400; i++ {
+		x[i] = float32(0.75 * math.Sin(math.Pi/2*float64(i)+math.Pi/4))
+	}
+	ref := newPeakMeter()
+	for _, s := range x {
+		ref.write1(float64(s))
+	}
+	got := newPeakMeter()
+	for i := 0; i < len(x); i += 4096 {
+		got.write(x[i:min(len(x), i+4096)])
+	}
+	if got.truePeak != ref.truePeak || got.samplePeak != ref.samplePeak {
+		t.Errorf("blocks: true %v sample %v; sample by sample: true %v sample %v", got.truePeak, got.samplePeak, ref.truePeak, ref.samplePeak)
+	}
+	if ref.truePeak < 0.74 {
+		t.Errorf("true peak %v misses the inter-sample over (0.75)", ref.truePeak)
+	}
 }

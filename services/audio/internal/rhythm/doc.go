@@ -12,8 +12,10 @@
 //   - onsets: adaptive peak picking (local maximum over 30 ms before, above
 //     the moving mean over ±100 ms plus a delta, at least 30 ms apart), as
 //     librosa.onset.onset_detect;
-//   - tempo: autocorrelation of the smoothed envelope, weighted by a
-//     log-Gaussian prior centred on 120 BPM (one octave wide) that settles
+//   - tempo: autocorrelation of the smoothed envelope, summed over the
+//     first four multiples of each period (a comb, weighted 1/k, so a
+//     backbeat whose accents repeat every two beats still reads at the
+//     beat) and weighted by a log-Gaussian prior centred on 120 BPM (one octave wide) that settles
 //     octave ambiguity towards common tempi, refined by parabolic
 //     interpolation, and refined again from the tracked beats;
 //   - beats: Ellis's (2007) dynamic programming tracker, which trades onset

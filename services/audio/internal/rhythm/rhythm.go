@@ -221,6 +221,8 @@ func (t *Tracker) tempo(fps float64) (period, conf, alt float64) {
 		return 0, 0, 0
 	}
 	maxLag = min(maxLag, n/2)
+	// The comb below reads the autocorrelation up to combTerms periods.
+	acfLen := min(combTerms*maxLag+2, n)
 	// Smooth (Gaussian, σ = 1 frame) so an impulse that straddles two
 	// frames does not split the autocorrelation peak, then remove the mean
 	// so a constant envelope correlates to nothing.
@@ -233,7 +235,7 @@ func (t *Tracker) tempo(fps float64) (period, conf, alt float64) {
 	for i := range e {
 		e[i] -= mean
 	}
-	acf := make([]float64, maxLag+2)
+	acf := make([]float64, acfLen)
 	for lag := range acf {
 		var s float64
 		for i := lag; i < n; i++ {
@@ -246,13 +248,28 @@ func (t *Tracker) tempo(fps float64) (period, conf, alt float64) {
 	if acf[0] <= 1e-12 {
 		return 0, 0, 0
 	}
+	// A comb over the period's multiples (acf at k·lag, weighted 1/k):
+	// a pattern whose strongest accents come every other beat (kick on 1
+	// and 3, snare on 2 and 4) correlates most at two beats, but only the
+	// beat period also collects the correlation at one and three beats,
+	// so the comb lifts the beat over its half tempo.
 	score := func(lag int) float64 {
 		if lag < minLag || lag > maxLag || acf[lag] <= 0 {
 			return 0
 		}
+		var comb float64
+		for k := 1; k <= combTerms && k*lag < len(acf); k++ {
+			// The true period lies within half a frame of lag, so its
+			// k-th multiple within k/2 frames of k·lag.
+			peak := acf[k*lag]
+			for j := max(minLag, k*lag-k/2); j <= min(len(acf)-1, k*lag+k/2); j++ {
+				peak = math.Max(peak, acf[j])
+			}
+			comb += math.Max(0, peak) / float64(k)
+		}
 		bpm := 60 * fps / float64(lag)
 		z := math.Log2(bpm/c.TempoPrior) / c.PriorOctaves
-		return acf[lag] * math.Exp(-0.5*z*z)
+		return comb * math.Exp(-0.5*z*z)
 	}
 	best := -1
 	for lag := minLag; lag <= maxLag; lag++ {
@@ -282,6 +299,9 @@ func (t *Tracker) tempo(fps float64) (period, conf, alt float64) {
 	}
 	return p, conf, alt
 }
+
+// combTerms is the number of period multiples the tempo comb sums.
+const combTerms = 4
 
 func scoreRaw(acf []float64, lag, lo, hi int) float64 {
 	if lag < lo || lag > hi || lag >= len(acf) {

@@ -127,3 +127,56 @@ func checkFinite(t *testing.T, r Result) {
 		}
 	}
 }
+
+// TestBackbeat is a rock pattern over a quiet noise bed (music has no
+// digital silence between hits): a loud low kick on beats 1 and 3, a
+// quieter noisy snare on 2 and 4, a soft hi-hat between the beats. The envelope correlates most at two
+// beats; the tempo must still be the beat, not half of it.
+func TestBackbeat(t *testing.T) {
+	t.Parallel()
+	const sr = 22050
+	for _, bpm := range []float64{96, 124, 140} {
+		t.Run(fmt.Sprint(bpm), func(t *testing.T) {
+			t.Parallel()
+			rng := rand.New(rand.NewPCG(1, uint64(bpm)))
+			x := make([]float32, 20*sr)
+			for i := range x {
+				x[i] = float32(0.01 * (rng.Float64()*2 - 1))
+			}
+			beat := 60 / bpm
+			var beats []float64
+			for k := 0; 0.3+float64(k)*beat < 19; k++ {
+				at := 0.3 + float64(k)*beat
+				beats = append(beats, at)
+				i0 := int(at * sr)
+				for i := 0; i < sr/4 && i0+i < len(x); i++ {
+					tt := float64(i) / sr
+					if k%2 == 0 { // kick: a low thump and the beater's click
+						x[i0+i] += float32(0.8*math.Sin(2*math.Pi*55*tt)*math.Exp(-tt/0.1) + 0.3*(rng.Float64()*2-1)*math.Exp(-tt/0.004))
+					} else { // snare
+						x[i0+i] += float32(0.3 * (rng.Float64()*2 - 1) * math.Exp(-tt/0.05))
+					}
+					if h := i0 + int(beat*sr/2) + i; h < len(x) { // off-beat hi-hat
+						x[h] += float32(0.1 * (rng.Float64()*2 - 1) * math.Exp(-tt/0.01))
+					}
+				}
+			}
+			tr, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.Write(x)
+			r := tr.Close()
+			if math.Abs(r.TempoBPM-bpm) > 2 {
+				t.Errorf("tempo %.2f BPM (alt %.2f), want %v ± 2", r.TempoBPM, r.AltTempoBPM, bpm)
+			}
+			var worst float64
+			for _, b := range beats[2:] { // the tracker settles on the first beats
+				worst = math.Max(worst, nearest(b, r.Beats))
+			}
+			if worst > 0.03 {
+				t.Errorf("a beat is %.0f ms from any tracked beat", 1000*worst)
+			}
+		})
+	}
+}

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"math"
 
 	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	"github.com/clipmesh/clipmesh/platform/ffmpegx"
+	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/services/audio/internal/analyze"
 	"github.com/clipmesh/clipmesh/services/audio/internal/events"
 	"github.com/clipmesh/clipmesh/services/audio/internal/voice"
@@ -33,13 +35,45 @@ func producer(p voice.Producer) *commonv1.Producer {
 	return &commonv1.Producer{Engine: p.Engine, Model: p.Model, Version: p.Version, Fallback: p.Fallback, Note: p.Note}
 }
 
+// decodeNote says what was decoded, and from which file.
+func decodeNote(r *analyze.Result, media *mediasrc.Media) string {
+	src := "the video's audio"
+	if media.Artifact {
+		src = "the extracted audio track " + media.Key
+	}
+	return fmt.Sprintf("decode of %s to 48 kHz %s (loudness), 22.05 kHz mono (spectral, rhythm) and 16 kHz mono (voice)",
+		src, layoutName(r.LoudnessChannels))
+}
+
+func layoutName(ch int) string {
+	switch ch {
+	case 0, 1:
+		return "mono"
+	case 2:
+		return "stereo"
+	}
+	return "5.1"
+}
+
+// loudnessNote flags loudness measured on a mono track of a source that
+// has more channels: BS.1770 sums the channels, a downmix reads lower
+// (3 LU for equal channels).
+func loudnessNote(r *analyze.Result, media *mediasrc.Media) string {
+	src := media.Video.GetProbe().GetAudio().GetChannels()
+	if media.Artifact && r.LoudnessChannels < int(src) {
+		return fmt.Sprintf("measured on the %s audio track of a %d-channel source: loudness reads lower than on its channels (3 LU for equal channels)",
+			layoutName(r.LoudnessChannels), src)
+	}
+	return fmt.Sprintf("measured per channel (%s)", layoutName(r.LoudnessChannels))
+}
+
 // ffmpeg returns the version of the ffmpeg this server runs.
 func (s *Server) ffmpeg(ctx context.Context) string {
 	return ffmpegx.Version(ctx, s.Decode.FFmpeg)
 }
 
-// result converts a domain result.
-func (s *Server) result(ctx context.Context, r *analyze.Result) *audiov1.AudioResult {
+// result converts a domain result; media says where it came from.
+func (s *Server) result(ctx context.Context, r *analyze.Result, media *mediasrc.Media) *audiov1.AudioResult {
 	vp := r.Voice.Producer
 	overall := &commonv1.Producer{Engine: Engine, Model: vp.Model, Version: s.Version, Fallback: vp.Fallback, Note: vp.Note}
 	res := &audiov1.AudioResult{
@@ -47,9 +81,9 @@ func (s *Server) result(ctx context.Context, r *analyze.Result) *audiov1.AudioRe
 		HasAudio:        r.HasAudio,
 		DurationSeconds: r.DurationSeconds,
 		Producers: []*commonv1.Producer{
-			{Engine: "ffmpeg", Version: s.ffmpeg(ctx), Note: "decode to 48 kHz (loudness), 22.05 kHz (spectral, rhythm) and 16 kHz (voice) mono"},
+			{Engine: "ffmpeg", Version: s.ffmpeg(ctx), Note: decodeNote(r, media)},
 			{Engine: "clipmesh-dsp", Model: "stft-2048/512 (gonum fourier), yin pitch, spectral-flux onsets, autocorrelation tempo, dynamic-programming beats", Version: s.Version},
-			{Engine: "clipmesh-ebur128", Model: "ITU-R BS.1770-4 / EBU R128 (4x true peak)", Version: s.Version},
+			{Engine: "clipmesh-ebur128", Model: "ITU-R BS.1770-4 / EBU R128 (4x true peak)", Version: s.Version, Note: loudnessNote(r, media)},
 			producer(vp),
 		},
 		VoiceProducer: producer(vp),

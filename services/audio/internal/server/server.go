@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"gocloud.dev/blob"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -16,8 +15,7 @@ import (
 
 	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
-	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
-	"github.com/clipmesh/clipmesh/platform/blobstore"
+	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/services/audio/internal/analyze"
 	"github.com/clipmesh/clipmesh/services/audio/internal/decode"
 	"github.com/clipmesh/clipmesh/services/audio/internal/voice"
@@ -29,20 +27,13 @@ const Stage = "audio"
 // progressEvery is the least time between two progress messages.
 const progressEvery = 250 * time.Millisecond
 
-// errRequest marks a request that is invalid as such.
-var errRequest = errors.New("invalid request")
-
 // Server implements AudioService.
 type Server struct {
 	audiov1.UnimplementedAudioServiceServer
 
-	// Videos resolves video ids (the jobs service's VideoService).
-	Videos videosv1.VideoServiceClient
-	// Blob is the blob store holding the media.
-	Blob *blob.Bucket
-	// TmpDir receives media downloaded from a remote blob store ("" is
-	// the system's temporary directory).
-	TmpDir string
+	// Media resolves a request's video id or audio track (checked to
+	// belong to that video, so to the caller's tenant) to a local file.
+	Media *mediasrc.Resolver
 	// Voice hands out voice-activity detectors.
 	Voice *voice.Engine
 	// Version is the service's build version, reported in producers.
@@ -73,10 +64,6 @@ func (s *Server) AnalyzeAudio(req *audiov1.AnalyzeAudioRequest, stream grpc.Serv
 }
 
 func (s *Server) analyze(ctx context.Context, req *audiov1.AnalyzeAudioRequest, stream grpc.ServerStreamingServer[audiov1.AnalyzeAudioResponse]) (*audiov1.AudioResult, error) {
-	key, err := s.source(ctx, req)
-	if err != nil {
-		return nil, err
-	}
 	var mu sync.Mutex // stream.Send is not safe for concurrent use
 	var last time.Time
 	send := func(fraction float64, msg string, force bool) error {
@@ -93,11 +80,14 @@ func (s *Server) analyze(ctx context.Context, req *audiov1.AnalyzeAudioRequest, 
 	if err := send(0, "fetching media", true); err != nil {
 		return nil, err
 	}
-	path, cleanup, err := blobstore.Materialize(ctx, s.Blob, key, s.TmpDir)
+	// The extracted track, when the orchestrator passes one, saves
+	// decoding the video's container and resampling its audio again.
+	media, err := s.Media.Resolve(ctx, req.GetVideoId(), req.GetAudioTrack())
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
+	defer media.Close()
+	path := media.Path
 
 	det, err := s.Voice.New()
 	if err != nil {
@@ -118,41 +108,13 @@ func (s *Server) analyze(ctx context.Context, req *audiov1.AnalyzeAudioRequest, 
 	if err != nil {
 		return nil, err
 	}
-	res := s.result(ctx, r)
+	res := s.result(ctx, r, media)
 	if !r.HasAudio {
 		// Voice activity did not run: its producer is not part of it.
 		res.VoiceProducer = nil
 		res.Producers = res.Producers[:1]
 	}
 	return res, nil
-}
-
-// source returns the blob key of the media to analyse. A video id is always
-// resolved through VideoService, so a caller only reaches its own tenant's
-// videos.
-func (s *Server) source(ctx context.Context, req *audiov1.AnalyzeAudioRequest) (string, error) {
-	track := req.GetAudioTrack().GetKey()
-	if req.GetVideoId() == "" {
-		if track == "" {
-			return "", fmt.Errorf("%w: video_id or audio_track.key is required", errRequest)
-		}
-		return track, nil
-	}
-	resp, err := s.Videos.GetVideo(ctx, &videosv1.GetVideoRequest{VideoId: req.GetVideoId()})
-	if err != nil {
-		return "", err
-	}
-	v := resp.GetVideo()
-	switch {
-	case track != "":
-		return track, nil
-	case v.GetOriginal().GetKey() != "":
-		return v.GetOriginal().GetKey(), nil
-	case v.GetSha256() != "":
-		// A jobs service older than Video.original.
-		return "videos/" + v.GetSha256(), nil
-	}
-	return "", fmt.Errorf("video %s has no stored original", req.GetVideoId())
 }
 
 // toStatus maps domain errors to gRPC codes; unknown errors are logged and
@@ -174,10 +136,10 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 		return se.GRPCStatus().Err()
 	}
 	switch {
-	case errors.Is(err, decode.ErrInvalid), errors.Is(err, errRequest):
+	case errors.Is(err, decode.ErrInvalid), errors.Is(err, mediasrc.ErrInvalidRequest):
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, blobstore.ErrNotFound):
-		return status.Error(codes.NotFound, "media not found in the blob store")
+	case errors.Is(err, mediasrc.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
 	}
 	s.Logger.ErrorContext(ctx, "internal error", "err", err)
 	return status.Error(codes.Internal, "internal error")

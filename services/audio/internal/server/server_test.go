@@ -6,10 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,58 +18,38 @@ import (
 	"gocloud.dev/blob"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 
 	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/platform/blobstore"
 	"github.com/clipmesh/clipmesh/platform/fixtures"
+	"github.com/clipmesh/clipmesh/platform/mediasrc"
+	"github.com/clipmesh/clipmesh/platform/mediasrc/mediasrctest"
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/ort"
 	"github.com/clipmesh/clipmesh/platform/ort/orttest"
 	"github.com/clipmesh/clipmesh/services/audio/internal/voice"
 )
 
-// fakeVideos is a VideoService holding a fixed set of videos.
-type fakeVideos struct {
-	videosv1.UnimplementedVideoServiceServer
-	videos map[string]*videosv1.Video
-}
-
-func (f *fakeVideos) GetVideo(_ context.Context, req *videosv1.GetVideoRequest) (*videosv1.GetVideoResponse, error) {
-	v, ok := f.videos[req.GetVideoId()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "video not found: %s", req.GetVideoId())
-	}
-	return &videosv1.GetVideoResponse{Video: v}, nil
-}
-
 type testEnv struct {
 	client audiov1.AudioServiceClient
 	srv    *Server
+	videos *mediasrctest.Videos
+	bucket *blob.Bucket
 	// returned receives each AnalyzeAudio handler's error when it returns.
 	returned chan error
 }
 
 // newTestClient serves an AudioService and a fake VideoService on bufconn.
 // files maps video ids to local files, uploaded into bucket under
-// "videos/<id>"; the engine is given or the real models cache's.
+// "videos/<sha256>"; the engine is given or the real models cache's.
 func newTestClient(t *testing.T, bucket *blob.Bucket, files map[string]string, engine *voice.Engine) *testEnv {
 	t.Helper()
-	fake := &fakeVideos{videos: map[string]*videosv1.Video{}}
+	videos := mediasrctest.NewVideos(bucket)
 	for id, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := "videos/" + id
-		if err := bucket.WriteAll(t.Context(), key, data, nil); err != nil {
-			t.Fatal(err)
-		}
-		fake.videos[id] = &videosv1.Video{Id: id, Original: &commonv1.Artifact{Key: key, Kind: "original", SizeBytes: int64(len(data))}}
+		videos.Add(t, id, path)
 	}
 	if engine == nil {
 		dir, err := models.Dir("")
@@ -77,31 +58,21 @@ func newTestClient(t *testing.T, bucket *blob.Bucket, files map[string]string, e
 		}
 		engine = voice.NewEngine(dir, ort.Options{IntraOpThreads: 1})
 	}
-	env := &testEnv{returned: make(chan error, 16)}
-	lis := bufconn.Listen(1 << 20)
-	g := grpc.NewServer(grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	env := &testEnv{returned: make(chan error, 16), videos: videos, bucket: bucket}
+	intercept := grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 		err := h(srv, ss)
 		if info.FullMethod == audiov1.AudioService_AnalyzeAudio_FullMethodName {
 			env.returned <- err
 		}
 		return err
-	}))
-	videosv1.RegisterVideoServiceServer(g, fake)
-	cc, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
-	env.srv = &Server{
-		Videos: videosv1.NewVideoServiceClient(cc), Blob: bucket, TmpDir: t.TempDir(),
-		Voice: engine, Version: "test", Logger: slog.New(slog.DiscardHandler),
-	}
-	env.srv.Register(g)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
+	})
+	cc := mediasrctest.Serve(t, videos, func(g grpc.ServiceRegistrar, cc *grpc.ClientConn) {
+		env.srv = &Server{
+			Media: &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: bucket, TmpDir: t.TempDir()},
+			Voice: engine, Version: "test", Logger: slog.New(slog.DiscardHandler),
+		}
+		env.srv.Register(g)
+	}, intercept)
 	env.client = audiov1.NewAudioServiceClient(cc)
 	return env
 }
@@ -301,7 +272,8 @@ func TestAnalyzeAudioRequest(t *testing.T) {
 		code codes.Code
 	}{
 		{"empty", &audiov1.AnalyzeAudioRequest{}, codes.InvalidArgument},
-		{"missing track", &audiov1.AnalyzeAudioRequest{AudioTrack: &commonv1.Artifact{Key: "audio/none"}}, codes.NotFound},
+		// A track alone cannot be checked against the caller's tenant.
+		{"track without video", &audiov1.AnalyzeAudioRequest{AudioTrack: &commonv1.Artifact{Key: "audio/none"}}, codes.InvalidArgument},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
@@ -347,4 +319,114 @@ func TestAnalyzeAudioCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("AnalyzeAudio still running 5 s after the cancel")
 	}
+}
+
+// TestAudioTrackAndChannels analyses a video with stereo sound twice: from
+// the video itself (loudness per channel, as ffmpeg's ebur128 reads the
+// same file) and from its extracted 16 kHz mono track passed by reference
+// (the same speech, loudness flagged as measured on a downmix). A track
+// derived from another video is not found.
+func TestAudioTrackAndChannels(t *testing.T) {
+	t.Parallel()
+	orttest.Init(t)
+	orttest.Model(t, voice.ModelName)
+	dir := t.TempDir()
+	speech := fixtures.MustPath(t, fixtures.SpeechWAV)
+	stereo := filepath.Join(dir, "stereo.mp4")
+	// Speech on the left, the same speech 6 dB down on the right, over a
+	// still picture: a video file whose channels differ.
+	ffmpegRun(t, "-f", "lavfi", "-i", "color=c=gray:s=160x120:r=10", "-i", speech,
+		"-filter_complex", "[1:a]asplit[l][r];[r]volume=-6dB[rq];[l][rq]join=inputs=2:channel_layout=stereo[a]",
+		"-map", "0:v", "-map", "[a]", "-shortest", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "192k", stereo)
+	track := filepath.Join(dir, "track.wav")
+	ffmpegRun(t, "-i", stereo, "-vn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", track)
+
+	bucket := openBucket(t, "mem://")
+	env := newTestClient(t, bucket, map[string]string{"stereo": stereo, "other": fixtures.MustPath(t, fixtures.Tone440)}, nil)
+	v, err := env.srv.Media.Videos.GetVideo(t.Context(), &videosv1.GetVideoRequest{VideoId: "stereo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	video := v.GetVideo()
+	video.Probe = &videosv1.Probe{HasAudio: true, Audio: &videosv1.AudioStream{Channels: 2, SampleRate: 16000}}
+	env.videos.Put(video)
+	trackKey := mediasrc.DerivedKey(video.GetSha256(), "audio-16k.wav")
+	data, err := os.ReadFile(track)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bucket.WriteAll(t.Context(), trackKey, data, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	want := ffmpegEBUR128(t, stereo)
+	_, full, err := runAnalyze(t.Context(), env.client, &audiov1.AnalyzeAudioRequest{VideoId: "stereo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := full.GetSummary().GetIntegratedLufs(); math.Abs(got-want) > 0.5 {
+		t.Errorf("stereo video: integrated %.2f LUFS, ffmpeg ebur128 %.2f: want within 0.5 LU", got, want)
+	}
+	if n := full.GetProducers()[2].GetNote(); !strings.Contains(n, "per channel (stereo)") {
+		t.Errorf("loudness producer note %q", n)
+	}
+
+	artifact := &commonv1.Artifact{Key: trackKey, Kind: "audio/pcm16k"}
+	_, fromTrack, err := runAnalyze(t.Context(), env.client, &audiov1.AnalyzeAudioRequest{VideoId: "stereo", AudioTrack: artifact})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fromTrack.GetProducers()[0].GetNote(); !strings.Contains(n, trackKey) {
+		t.Errorf("decode producer note %q does not name the track", n)
+	}
+	if n := fromTrack.GetProducers()[2].GetNote(); !strings.Contains(n, "2-channel source") {
+		t.Errorf("loudness of a mono track of a stereo source not flagged: %q", n)
+	}
+	if d := fromTrack.GetSummary().GetIntegratedLufs() - want; d > -1 || d < -5 {
+		t.Errorf("track loudness %.2f vs stereo %.2f: a downmix should read 1-5 LU lower", fromTrack.GetSummary().GetIntegratedLufs(), want)
+	}
+	a, b := full.GetSpeechSegments(), fromTrack.GetSpeechSegments()
+	if len(a) != len(fixtures.SpeechSegments) || len(b) != len(a) {
+		t.Fatalf("speech segments: video %v, track %v, truth %v", a, b, fixtures.SpeechSegments)
+	}
+	for i := range a {
+		if math.Abs(a[i].GetStartSeconds()-b[i].GetStartSeconds()) > 0.1 || math.Abs(a[i].GetEndSeconds()-b[i].GetEndSeconds()) > 0.1 {
+			t.Errorf("segment %d: video %v, track %v", i, a[i], b[i])
+		}
+	}
+
+	// The track is the stereo video's: asking for it under another video
+	// (as another tenant would have to) is not found, and it is not read.
+	_, _, err = runAnalyze(t.Context(), env.client, &audiov1.AnalyzeAudioRequest{VideoId: "other", AudioTrack: artifact})
+	if status.Code(err) != codes.NotFound {
+		t.Errorf("track of another video: %v, want NotFound", err)
+	}
+}
+
+func ffmpegRun(t *testing.T, args ...string) {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), "ffmpeg", append([]string{"-nostdin", "-v", "error", "-y"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+	}
+}
+
+var ebur128I = regexp.MustCompile(`(?s)Summary:\s+Integrated loudness:\s+I:\s+(-?[0-9.]+) LUFS`)
+
+// ffmpegEBUR128 is ffmpeg's own integrated loudness of path's audio.
+func ffmpegEBUR128(t *testing.T, path string) float64 {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), "ffmpeg", "-nostats", "-nostdin", "-i", path, "-map", "0:a:0", "-filter:a", "ebur128", "-f", "null", "-").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg ebur128: %v\n%s", err, out)
+	}
+	all := ebur128I.FindAllSubmatch(out, -1)
+	if all == nil {
+		t.Fatalf("no integrated loudness in:\n%s", out)
+	}
+	v, err := strconv.ParseFloat(string(all[len(all)-1][1]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }

@@ -46,6 +46,15 @@ func (y *yin) estimate(x []float64) (f0, periodicity float64) {
 	if len(x) < w+tmax+1 {
 		return 0, 0
 	}
+	// e(τ) = Σ_{j<w} x[j+τ]^2, slid along; checked first so silence
+	// costs no FFT.
+	var e0 float64
+	for _, v := range x[:w] {
+		e0 += v * v
+	}
+	if e0 < 1e-12*float64(w) { // below -120 dBFS: silence has no pitch
+		return 0, 0
+	}
 	clear(y.a)
 	clear(y.b)
 	copy(y.a, x[:w])
@@ -57,14 +66,6 @@ func (y *yin) estimate(x []float64) (f0, periodicity float64) {
 	}
 	y.fft.Sequence(y.r, y.ca)
 	inv := 1 / float64(len(y.r))
-	// e(τ) = Σ_{j<w} x[j+τ]^2, slid along.
-	var e0 float64
-	for _, v := range x[:w] {
-		e0 += v * v
-	}
-	if e0 < 1e-12*float64(w) { // below -120 dBFS: silence has no pitch
-		return 0, 0
-	}
 	et := e0
 	y.d[0], y.cum[0] = 0, 0
 	for tau := 1; tau <= tmax+1 && tau < len(y.d); tau++ {

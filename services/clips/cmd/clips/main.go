@@ -14,10 +14,11 @@ import (
 func main() {
 	var cli struct {
 		app.Config `embed:""`
+		Clips      clips.Config `embed:"" prefix:"clips-"`
 	}
 	kong.Parse(&cli, kong.Description("clipmesh clips service"))
 	app.Run("clips", cli.Config, func(ctx context.Context, env *app.Env) error {
-		svc, err := clips.New(ctx, env)
+		svc, err := clips.New(ctx, env, cli.Clips)
 		if err != nil {
 			return err
 		}

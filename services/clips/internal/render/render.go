@@ -194,7 +194,11 @@ func (v job) args(out string) []string {
 		audio = "1:a:0"
 	}
 	var fg strings.Builder
-	fmt.Fprintf(&fg, "[0:v]%s,fps=%d", v.layout.Filter(v.w, v.h), v.preset.FPS)
+	fg.WriteString("[0:v]" + v.layout.Filter(v.w, v.h))
+	if v.src.FPSDen == 0 || v.src.FPSNum != v.preset.FPS*v.src.FPSDen {
+		// Only a source at another rate needs converting.
+		fmt.Fprintf(&fg, ",fps=%d", v.preset.FPS)
+	}
 	if v.ASSPath != "" {
 		fmt.Fprintf(&fg, ",subtitles=filename='%s':fontsdir='%s'", v.ASSPath, v.FontsDir)
 	}
@@ -254,6 +258,9 @@ func Thumbnail(ctx context.Context, video string, t float64, out string) error {
 func runFFmpeg(ctx context.Context, args []string, length float64, progress func(float64)) error {
 	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
 	cmd.WaitDelay = 5 * time.Second
+	// A renderer that dies (even by SIGKILL) takes its ffmpeg with it, so
+	// a redelivered render never races an orphan for the machine.
+	cmd.SysProcAttr = dieWithParent()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()

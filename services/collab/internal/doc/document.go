@@ -25,6 +25,12 @@ var (
 	// ErrStaleBase means the operation's base sequence is not one of the
 	// project's (negative, or ahead of its log).
 	ErrStaleBase = errors.New("base sequence out of range")
+	// ErrUnknownComment means the operation names a comment the project
+	// does not have (or has deleted).
+	ErrUnknownComment = errors.New("unknown comment")
+	// ErrNothingToUndo means the author has no change left to undo (or
+	// redo).
+	ErrNothingToUndo = errors.New("nothing to undo")
 )
 
 // Operation types.
@@ -35,6 +41,26 @@ const (
 	TypeEditText   = "edit_text"
 	TypeInsertText = "insert_text"
 	TypeDeleteText = "delete_text"
+	// TypePutClip re-creates a removed clip whole. Only undo, redo and
+	// restore produce it, inside their ops.
+	TypePutClip = "put_clip"
+
+	TypeAddComment     = "add_comment"
+	TypeEditComment    = "edit_comment"
+	TypeDeleteComment  = "delete_comment"
+	TypeResolveComment = "resolve_comment"
+	TypeReopenComment  = "reopen_comment"
+
+	// Compound operations: the server computes their effect, a list of
+	// document ops stored in Ops, when it sequences them.
+	TypeUndo    = "undo"
+	TypeRedo    = "redo"
+	TypeRestore = "restore"
+
+	// Sharing: a member's role is set or removed. The projects store keeps
+	// the members table in step; the document keeps them for history.
+	TypeSetRole      = "set_role"
+	TypeRemoveMember = "remove_member"
 )
 
 // Scalar fields of a clip, set with TypeSet (last writer wins).
@@ -53,6 +79,9 @@ const (
 	MaxTitleLen   = 200   // code points
 	MaxStyleLen   = 1000  // bytes
 	MaxOpIDLen    = 128   // bytes
+	MaxCommentLen = 5000  // code points
+	MaxMentions   = 50
+	MaxSubjectLen = 200 // bytes
 )
 
 // Clip is one clip of a project.
@@ -74,19 +103,40 @@ type Clip struct {
 //   - edit_text: ClipID, TextOp, an edit of the whole caption.
 //   - insert_text: ClipID, Pos, Text; delete_text: ClipID, Pos, Len. These
 //     are shorthands that Sequence turns into edit_text.
+//   - put_clip: ClipID, Clip (only inside Ops).
+//   - add_comment: CommentID (optional: the server names it), ParentID (a
+//     reply) or ClipID and TimeMs (a new thread's anchor), Text, Mentions.
+//   - edit_comment: CommentID, Text, Mentions; delete_comment,
+//     resolve_comment, reopen_comment: CommentID.
+//   - undo, redo: nothing; the server fills Undoes or Redoes and Ops.
+//   - restore: ToSeq and optionally ClipID; the server fills Ops.
+//   - set_role: Subject, Role; remove_member: Subject.
 //
 // OpID is the client's own id for the operation, echoed back so it can
-// recognise its operation when it comes back sequenced.
+// recognise its operation when it comes back sequenced. Author is set by
+// the server on comments.
 type Op struct {
-	Type   string          `json:"type"`
-	OpID   string          `json:"op_id,omitempty"`
-	ClipID string          `json:"clip_id,omitempty"`
-	Field  string          `json:"field,omitempty"`
-	Value  json.RawMessage `json:"value,omitempty"`
-	TextOp *TextOp         `json:"text_op,omitempty"`
-	Pos    *int            `json:"pos,omitempty"`
-	Text   string          `json:"text,omitempty"`
-	Len    int             `json:"len,omitempty"`
+	Type      string          `json:"type"`
+	OpID      string          `json:"op_id,omitempty"`
+	ClipID    string          `json:"clip_id,omitempty"`
+	Field     string          `json:"field,omitempty"`
+	Value     json.RawMessage `json:"value,omitempty"`
+	TextOp    *TextOp         `json:"text_op,omitempty"`
+	Pos       *int            `json:"pos,omitempty"`
+	Text      string          `json:"text,omitempty"`
+	Len       int             `json:"len,omitempty"`
+	Clip      *Clip           `json:"clip,omitempty"`
+	CommentID string          `json:"comment_id,omitempty"`
+	ParentID  string          `json:"parent_id,omitempty"`
+	TimeMs    *int64          `json:"time_ms,omitempty"`
+	Mentions  []string        `json:"mentions,omitempty"`
+	Author    string          `json:"author,omitempty"`
+	Undoes    int64           `json:"undoes,omitempty"`
+	Redoes    int64           `json:"redoes,omitempty"`
+	ToSeq     *int64          `json:"to_seq,omitempty"`
+	Subject   string          `json:"subject,omitempty"`
+	Role      string          `json:"role,omitempty"`
+	Ops       []Op            `json:"ops,omitempty"`
 }
 
 // ParseOp decodes an operation from JSON, refusing unknown fields.
@@ -103,17 +153,57 @@ func ParseOp(b []byte) (Op, error) {
 	return op, nil
 }
 
-// Document is a project's clips after some prefix of its log.
+// Document is a project's clips, comments and members after some prefix
+// of its log.
 type Document struct {
 	// Seq is the sequence number of the last operation applied.
-	Seq   int64
-	clips map[string]*Clip
-	used  map[string]bool // every clip id ever added, removed ones too
+	Seq      int64
+	clips    map[string]*Clip
+	used     map[string]bool // every clip id ever added, removed ones too
+	comments map[string]*Comment
+	members  map[string]string // subject → role, as shared in the log
 }
 
 // New returns an empty document.
 func New() *Document {
-	return &Document{clips: map[string]*Clip{}, used: map[string]bool{}}
+	return &Document{clips: map[string]*Clip{}, used: map[string]bool{},
+		comments: map[string]*Comment{}, members: map[string]string{}}
+}
+
+// Clone returns a deep copy of d.
+func (d *Document) Clone() *Document {
+	c := &Document{Seq: d.Seq,
+		clips:    make(map[string]*Clip, len(d.clips)),
+		used:     make(map[string]bool, len(d.used)),
+		comments: make(map[string]*Comment, len(d.comments)),
+		members:  make(map[string]string, len(d.members)),
+	}
+	for k, v := range d.clips {
+		cp := *v
+		c.clips[k] = &cp
+	}
+	for k, v := range d.used {
+		c.used[k] = v
+	}
+	for k, v := range d.comments {
+		cp := *v
+		c.comments[k] = &cp
+	}
+	for k, v := range d.members {
+		c.members[k] = v
+	}
+	return c
+}
+
+// MarshalJSON writes the document as {"sequence","clips","comments",
+// "members"}: a snapshot a client can start from.
+func (d *Document) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Sequence int64             `json:"sequence"`
+		Clips    []Clip            `json:"clips"`
+		Comments []Comment         `json:"comments"`
+		Members  map[string]string `json:"members"`
+	}{d.Seq, d.Clips(), d.Comments(), d.members})
 }
 
 // Clip returns a copy of the clip with id.
@@ -154,8 +244,11 @@ func (op Op) check() error {
 	if len(op.OpID) > MaxOpIDLen {
 		return invalid("op_id is longer than %d bytes", MaxOpIDLen)
 	}
-	if !clipIDRe.MatchString(op.ClipID) {
-		return invalid("clip_id must be 1-64 characters of A-Z, a-z, 0-9, '_', '-'")
+	switch op.Type {
+	case TypeAddClip, TypeRemoveClip, TypeSet, TypeEditText, TypeInsertText, TypeDeleteText, TypePutClip:
+		if !clipIDRe.MatchString(op.ClipID) {
+			return invalid("clip_id must be 1-64 characters of A-Z, a-z, 0-9, '_', '-'")
+		}
 	}
 	switch op.Type {
 	case TypeAddClip, TypeRemoveClip, TypeSet:
@@ -171,6 +264,27 @@ func (op Op) check() error {
 		if op.Pos == nil || *op.Pos < 0 || op.Len <= 0 {
 			return invalid("delete_text needs pos >= 0 and len > 0")
 		}
+	case TypePutClip:
+		if op.Clip == nil || op.Clip.ID != op.ClipID {
+			return invalid("put_clip needs clip, with the id clip_id")
+		}
+	case TypeAddComment, TypeEditComment, TypeDeleteComment, TypeResolveComment, TypeReopenComment:
+		return op.checkComment()
+	case TypeUndo, TypeRedo:
+	case TypeRestore:
+		if op.ToSeq == nil || *op.ToSeq < 0 {
+			return invalid("restore needs to_seq >= 0, the version to go back to")
+		}
+		if op.ClipID != "" && !clipIDRe.MatchString(op.ClipID) {
+			return invalid("clip_id must be 1-64 characters of A-Z, a-z, 0-9, '_', '-'")
+		}
+	case TypeSetRole, TypeRemoveMember:
+		if op.Subject == "" || len(op.Subject) > MaxSubjectLen || !utf8.ValidString(op.Subject) {
+			return invalid("subject must be 1-%d bytes", MaxSubjectLen)
+		}
+		if op.Type == TypeSetRole && !validRole(op.Role) {
+			return invalid("role must be owner, editor, commenter or viewer, not %q", op.Role)
+		}
 	case "":
 		return invalid("type is required")
 	default:
@@ -178,6 +292,33 @@ func (op Op) check() error {
 	}
 	return nil
 }
+
+func validRole(r string) bool {
+	return r == "owner" || r == "editor" || r == "commenter" || r == "viewer"
+}
+
+// IsDocumentEdit reports whether op edits clips: what an editor may do,
+// and what undo and redo work on.
+func (op Op) IsDocumentEdit() bool {
+	switch op.Type {
+	case TypeAddClip, TypeRemoveClip, TypeSet, TypeEditText, TypeInsertText, TypeDeleteText,
+		TypePutClip, TypeUndo, TypeRedo, TypeRestore:
+		return true
+	}
+	return false
+}
+
+// IsComment reports whether op is a comment operation.
+func (op Op) IsComment() bool {
+	switch op.Type {
+	case TypeAddComment, TypeEditComment, TypeDeleteComment, TypeResolveComment, TypeReopenComment:
+		return true
+	}
+	return false
+}
+
+// IsSharing reports whether op changes the project's members.
+func (op Op) IsSharing() bool { return op.Type == TypeSetRole || op.Type == TypeRemoveMember }
 
 // canonical returns op with only the fields its type uses.
 func (op Op) canonical() Op {
@@ -191,6 +332,15 @@ func (op Op) canonical() Op {
 		}
 	case TypeEditText:
 		out.TextOp = op.TextOp
+	case TypePutClip:
+		out.Clip = op.Clip
+	case TypeAddComment, TypeEditComment, TypeDeleteComment, TypeResolveComment, TypeReopenComment:
+		out.CommentID, out.ParentID, out.TimeMs, out.Text, out.Mentions, out.Author =
+			op.CommentID, op.ParentID, op.TimeMs, op.Text, op.Mentions, op.Author
+	case TypeUndo, TypeRedo, TypeRestore:
+		out.Undoes, out.Redoes, out.ToSeq, out.Ops = op.Undoes, op.Redoes, op.ToSeq, op.Ops
+	case TypeSetRole, TypeRemoveMember:
+		out.Subject, out.Role = op.Subject, op.Role
 	}
 	return out
 }
@@ -198,6 +348,16 @@ func (op Op) canonical() Op {
 // isText reports whether op edits caption text.
 func (op Op) isText() bool {
 	return op.Type == TypeEditText || op.Type == TypeInsertText || op.Type == TypeDeleteText
+}
+
+// effects returns the document ops op stands for: its Ops for a compound
+// op, else op itself.
+func (op Op) effects() []Op {
+	switch op.Type {
+	case TypeUndo, TypeRedo, TypeRestore:
+		return op.Ops
+	}
+	return []Op{op}
 }
 
 // toEditText turns an insert_text or delete_text op into edit_text on a
@@ -222,17 +382,49 @@ func (op Op) toEditText(n int) (Op, error) {
 }
 
 // Apply validates op against the document and applies it. On error the
-// document is unchanged.
+// document is unchanged, except for a compound op (undo, redo, restore)
+// whose stored Ops stop applying part way: that only happens to a corrupt
+// log.
 func (d *Document) Apply(op Op) error {
 	if err := op.check(); err != nil {
 		return err
 	}
-	if op.Type == TypeAddClip {
+	switch op.Type {
+	case TypeUndo, TypeRedo, TypeRestore:
+		for i, e := range op.Ops {
+			if !e.IsDocumentEdit() || e.Type == TypeUndo || e.Type == TypeRedo || e.Type == TypeRestore {
+				return invalid("%s op %d: %s cannot be nested", op.Type, i, e.Type)
+			}
+			if err := d.Apply(e); err != nil {
+				return fmt.Errorf("%s op %d: %w", op.Type, i, err)
+			}
+		}
+		return nil
+	case TypeAddComment, TypeEditComment, TypeDeleteComment, TypeResolveComment, TypeReopenComment:
+		return d.applyComment(op)
+	case TypeSetRole:
+		d.members[op.Subject] = op.Role
+		return nil
+	case TypeRemoveMember:
+		delete(d.members, op.Subject)
+		return nil
+	case TypeAddClip:
 		if d.used[op.ClipID] {
 			return fmt.Errorf("%w: %q", ErrClipExists, op.ClipID)
 		}
 		d.used[op.ClipID] = true
 		d.clips[op.ClipID] = &Clip{ID: op.ClipID}
+		return nil
+	case TypePutClip:
+		if _, ok := d.clips[op.ClipID]; ok {
+			return fmt.Errorf("%w: %q", ErrClipExists, op.ClipID)
+		}
+		c := *op.Clip
+		if utf8.RuneCountInString(c.Caption) > MaxCaptionLen || utf8.RuneCountInString(c.Title) > MaxTitleLen {
+			return invalid("put_clip: caption or title too long")
+		}
+		d.used[op.ClipID] = true
+		d.clips[op.ClipID] = &c
 		return nil
 	}
 	c, ok := d.clips[op.ClipID]
@@ -329,52 +521,18 @@ func Replay(log []Op) (*Document, error) {
 	return d, nil
 }
 
-// Sequence prepares op, made by a client that had seen log up to sequence
-// base, to be appended to log (whose i-th op has sequence i+1): it
-// transforms op through the ops after base and validates it on the
-// document they leave. It returns the op to store, in canonical form
-// (text edits as edit_text), and the document with it applied, whose Seq
-// is the op's sequence number.
+// Sequence prepares op, made by author having seen log up to sequence base,
+// to be appended to log (whose i-th op has sequence i+1); see
+// (*Log).Sequence. It returns the op to store and the document with it
+// applied.
 func Sequence(log []Op, base int64, op Op) (Op, *Document, error) {
-	if base < 0 || base > int64(len(log)) {
-		return Op{}, nil, fmt.Errorf("%w: base %d, the project is at %d", ErrStaleBase, base, len(log))
-	}
-	if err := op.check(); err != nil {
-		return Op{}, nil, err
-	}
-	d, err := Replay(log[:base])
+	l, err := LogOf(log, nil)
 	if err != nil {
 		return Op{}, nil, err
 	}
-	if op.isText() {
-		c, ok := d.clips[op.ClipID]
-		if !ok {
-			return Op{}, nil, fmt.Errorf("%w: %q", ErrUnknownClip, op.ClipID)
-		}
-		if op, err = op.toEditText(utf8.RuneCountInString(c.Caption)); err != nil {
-			return Op{}, nil, err
-		}
-		if n := utf8.RuneCountInString(c.Caption); op.TextOp.BaseLen() != n {
-			return Op{}, nil, invalid("text_op edits %d characters, the caption had %d at sequence %d", op.TextOp.BaseLen(), n, base)
-		}
-	}
-	for i, prev := range log[base:] {
-		if err := d.Apply(prev); err != nil {
-			return Op{}, nil, fmt.Errorf("replay op %d: %w", base+int64(i)+1, err)
-		}
-		if op.isText() && prev.Type == TypeEditText && prev.ClipID == op.ClipID {
-			_, t, err := Transform(*prev.TextOp, *op.TextOp)
-			if err != nil {
-				return Op{}, nil, fmt.Errorf("%w: %v", ErrInvalid, err)
-			}
-			op.TextOp = &t
-		}
-	}
-	d.Seq = int64(len(log))
-	op = op.canonical()
-	if err := d.Apply(op); err != nil {
+	out, err := l.Sequence(base, "", op)
+	if err != nil {
 		return Op{}, nil, err
 	}
-	d.Seq++
-	return op, d, nil
+	return out, l.Head().Clone(), nil
 }

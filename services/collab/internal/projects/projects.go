@@ -19,6 +19,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -109,6 +111,9 @@ type Store struct {
 	DB *store.DB
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	cacheMu sync.Mutex
+	cache   map[string]*cached // by project id
 }
 
 func (s *Store) now() time.Time {
@@ -243,44 +248,197 @@ func (s *Store) List(ctx context.Context, c Caller) ([]Project, error) {
 }
 
 // SetMember gives subject role in a project of the caller's tenant; only
-// the project's owners may.
+// the project's owners may. It is a set_role operation in the log, like
+// sharing from a session.
 func (s *Store) SetMember(ctx context.Context, c Caller, id, subject string, role Role) error {
-	if subject == "" || len(subject) > 200 {
-		return fmt.Errorf("%w: subject must be 1-200 bytes", ErrInvalidArgument)
+	_, err := s.Append(ctx, c, id, 0, doc.Op{Type: doc.TypeSetRole, Subject: subject, Role: string(role)})
+	return err
+}
+
+// maxCached is how many projects' logs a replica keeps in memory.
+const maxCached = 256
+
+// cached is a project's log in memory, up to some sequence. mu is held by
+// the one append (or read) using it.
+type cached struct {
+	mu  sync.Mutex
+	log *doc.Log
+}
+
+// cacheFor returns the cache entry of project id, creating it.
+func (s *Store) cacheFor(id string) *cached {
+	s.cacheMu.Lock()
+	defer s.cacheMu.Unlock()
+	if s.cache == nil {
+		s.cache = map[string]*cached{}
 	}
-	if _, err := ParseRole(string(role)); err != nil {
-		return err
+	c, ok := s.cache[id]
+	if !ok {
+		if len(s.cache) >= maxCached {
+			for k := range s.cache { // evict one at random
+				delete(s.cache, k)
+				break
+			}
+		}
+		c = &cached{}
+		s.cache[id] = c
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		_, mine, err := s.get(ctx, tx, c, id)
+	return c
+}
+
+// forget drops project id's cached log, after a failed append left it
+// ahead of the store.
+func (s *Store) forget(id string, c *cached) {
+	c.log = nil
+	s.cacheMu.Lock()
+	if s.cache[id] == c {
+		delete(s.cache, id)
+	}
+	s.cacheMu.Unlock()
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+}
+
+// catchUp brings c's log to sequence upTo, reading what it lacks from q.
+// The caller holds c.mu.
+func (s *Store) catchUp(ctx context.Context, q queryer, c *cached, id string, upTo int64) error {
+	if c.log == nil || c.log.Len() > upTo {
+		c.log = doc.NewLog()
+	}
+	for c.log.Len() < upTo {
+		n, err := s.readInto(ctx, q, c.log, id, upTo)
 		if err != nil {
+			c.log = nil
 			return err
 		}
-		if mine != RoleOwner {
-			return fmt.Errorf("%w: only an owner can change members (you are %s)", ErrPermission, mine)
+		if n == 0 {
+			c.log = nil
+			return fmt.Errorf("projects: read log: project %s ends before %d", id, upTo)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE collab_members SET role = $3 WHERE project_id = $1 AND subject = $2`,
-			id, subject, string(role))
+	}
+	return nil
+}
+
+// readInto pushes the next page of project id's ops, up to upTo, onto l.
+func (s *Store) readInto(ctx context.Context, q queryer, l *doc.Log, id string, upTo int64) (int, error) {
+	rows, err := q.QueryContext(ctx, `SELECT seq, author, payload_json FROM collab_ops
+		WHERE project_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT 1000`, id, l.Len(), upTo)
+	if err != nil {
+		return 0, fmt.Errorf("projects: read log: %w", err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var seq int64
+		var author, payload string
+		if err := rows.Scan(&seq, &author, &payload); err != nil {
+			return n, fmt.Errorf("projects: read log: %w", err)
+		}
+		if seq != l.Len()+1 {
+			return n, fmt.Errorf("projects: read log: op %d missing in project %s", l.Len()+1, id)
+		}
+		op, err := doc.ParseOp([]byte(payload))
+		if err == nil {
+			err = l.Push(op, author)
+		}
 		if err != nil {
-			return fmt.Errorf("projects: set member: %w", err)
+			return n, fmt.Errorf("projects: read log: op %d: %w", seq, err)
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			return nil
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("projects: read log: %w", err)
+	}
+	return n, nil
+}
+
+// authorize checks that role may append op, by caller, to the document
+// head.
+func authorize(role Role, c Caller, head *doc.Document, op doc.Op) error {
+	switch {
+	case op.IsDocumentEdit():
+		if !role.CanEdit() {
+			return fmt.Errorf("%w: a %s cannot edit the project", ErrPermission, role)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO collab_members (project_id, subject, role, added_at)
-			VALUES ($1, $2, $3, $4)`, id, subject, string(role), s.now().UnixNano()); err != nil {
-			return fmt.Errorf("projects: set member: %w", err)
+	case op.IsComment():
+		if role.rank() < RoleCommenter.rank() {
+			return fmt.Errorf("%w: a %s cannot comment", ErrPermission, role)
 		}
-		return nil
-	})
+		if op.Type == doc.TypeEditComment || op.Type == doc.TypeDeleteComment {
+			cm, ok := head.Comment(op.CommentID)
+			if !ok {
+				return fmt.Errorf("%w: %q", doc.ErrUnknownComment, op.CommentID)
+			}
+			if cm.Author != c.Subject {
+				if op.Type == doc.TypeEditComment {
+					return fmt.Errorf("%w: only its author can edit comment %q", ErrPermission, op.CommentID)
+				}
+				if role != RoleOwner {
+					return fmt.Errorf("%w: only its author or an owner can delete comment %q", ErrPermission, op.CommentID)
+				}
+			}
+		}
+	case op.IsSharing():
+		if role != RoleOwner {
+			return fmt.Errorf("%w: only an owner can share the project or change roles (you are %s)", ErrPermission, role)
+		}
+	default:
+		return fmt.Errorf("%w: unknown operation %q", doc.ErrInvalid, op.Type)
+	}
+	return nil
+}
+
+// share applies a set_role or remove_member op to the members table,
+// refusing to leave the project without an owner.
+func (s *Store) share(ctx context.Context, tx *sql.Tx, id string, op doc.Op) error {
+	var cur string
+	err := tx.QueryRowContext(ctx, `SELECT role FROM collab_members WHERE project_id = $1 AND subject = $2`, id, op.Subject).Scan(&cur)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("projects: share: %w", err)
+	}
+	exists := err == nil
+	if cur == string(RoleOwner) && op.Role != string(RoleOwner) {
+		var owners int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM collab_members WHERE project_id = $1 AND role = $2`,
+			id, string(RoleOwner)).Scan(&owners); err != nil {
+			return fmt.Errorf("projects: share: %w", err)
+		}
+		if owners <= 1 {
+			return fmt.Errorf("%w: %s is the project's last owner; make someone else owner first", ErrInvalidArgument, op.Subject)
+		}
+	}
+	switch {
+	case op.Type == doc.TypeRemoveMember:
+		_, err = tx.ExecContext(ctx, `DELETE FROM collab_members WHERE project_id = $1 AND subject = $2`, id, op.Subject)
+	case exists:
+		_, err = tx.ExecContext(ctx, `UPDATE collab_members SET role = $3 WHERE project_id = $1 AND subject = $2`, id, op.Subject, op.Role)
+	default:
+		_, err = tx.ExecContext(ctx, `INSERT INTO collab_members (project_id, subject, role, added_at)
+			VALUES ($1, $2, $3, $4)`, id, op.Subject, op.Role, s.now().UnixNano())
+	}
+	if err != nil {
+		return fmt.Errorf("projects: share: %w", err)
+	}
+	return nil
 }
 
 // Append sequences op, made by a caller that had seen the project's log up
-// to base, and stores it: it returns the stored operation. The caller must
-// be able to edit; the op is transformed and validated by doc.Sequence, and
-// its errors are returned as they are (doc.ErrInvalid and others).
+// to base, and stores it: it returns the stored operation. The caller's
+// role is checked for the kind of op (edits: editor; comments: commenter,
+// and only the author edits a comment; sharing: owner); the op is
+// transformed and validated by doc.Log.Sequence, and its errors are
+// returned as they are (doc.ErrInvalid and others).
+//
+// The project's log is kept in memory between appends; each append reads
+// only the operations other replicas added since.
 func (s *Store) Append(ctx context.Context, c Caller, id string, base int64, op doc.Op) (Operation, error) {
 	var out Operation
+	cache := s.cacheFor(id)
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	appended := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		// The write lock first: appenders to this project wait here.
 		var seq int64
@@ -296,16 +454,21 @@ func (s *Store) Append(ctx context.Context, c Caller, id string, base int64, op 
 		if err != nil {
 			return err
 		}
-		if !role.CanEdit() {
-			return fmt.Errorf("%w: a %s cannot edit the project", ErrPermission, role)
+		if err := s.catchUp(ctx, tx, cache, id, seq-1); err != nil {
+			return err
 		}
-		log, err := readLog(ctx, tx, id, seq-1)
+		if err := authorize(role, c, cache.log.Head(), op); err != nil {
+			return err
+		}
+		seqd, err := cache.log.Sequence(base, c.Subject, op)
 		if err != nil {
 			return err
 		}
-		seqd, _, err := doc.Sequence(log, base, op)
-		if err != nil {
-			return err
+		appended = true
+		if seqd.IsSharing() {
+			if err := s.share(ctx, tx, id, seqd); err != nil {
+				return err
+			}
 		}
 		payload, err := json.Marshal(seqd)
 		if err != nil {
@@ -319,40 +482,114 @@ func (s *Store) Append(ctx context.Context, c Caller, id string, base int64, op 
 		out = Operation{ProjectID: id, Seq: seq, Author: c.Subject, CreatedAt: now.UTC(), Op: seqd, PayloadJSON: string(payload)}
 		return nil
 	})
+	if err != nil && appended {
+		s.forget(id, cache) // the log holds an op the store does not
+	}
 	return out, err
 }
 
-// readLog reads the ops of project id with sequence 1..upTo, in order.
-func readLog(ctx context.Context, tx *sql.Tx, id string, upTo int64) ([]doc.Op, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT seq, payload_json FROM collab_ops
-		WHERE project_id = $1 AND seq <= $2 ORDER BY seq`, id, upTo)
-	if err != nil {
-		return nil, fmt.Errorf("projects: read log: %w", err)
+// Document returns a copy of project id's document at sequence upTo, which
+// the caller has seen committed (a joined response's sequence). It does
+// not check the caller: callers check access with Get first.
+func (s *Store) Document(ctx context.Context, id string, upTo int64) (*doc.Document, error) {
+	cache := s.cacheFor(id)
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if cache.log == nil || cache.log.Len() < upTo {
+		if cache.log == nil {
+			cache.log = doc.NewLog()
+		}
+		for cache.log.Len() < upTo {
+			n, err := s.readInto(ctx, s.DB, cache.log, id, upTo)
+			if err != nil || n == 0 {
+				cache.log = nil
+				if err == nil {
+					err = fmt.Errorf("projects: document: project %s ends before %d", id, upTo)
+				}
+				return nil, err
+			}
+		}
 	}
-	defer rows.Close()
-	log := make([]doc.Op, 0, upTo)
-	for rows.Next() {
-		var seq int64
-		var payload string
-		if err := rows.Scan(&seq, &payload); err != nil {
-			return nil, fmt.Errorf("projects: read log: %w", err)
+	return cache.log.At(upTo)
+}
+
+// CanUndo returns how many of subject's changes to project id, up to
+// sequence upTo, can be undone and redone.
+func (s *Store) CanUndo(ctx context.Context, id string, upTo int64, subject string) (undo, redo int, err error) {
+	if _, err := s.Document(ctx, id, upTo); err != nil {
+		return 0, 0, err
+	}
+	cache := s.cacheFor(id)
+	cache.mu.Lock()
+	defer cache.mu.Unlock()
+	if cache.log == nil {
+		return 0, 0, nil
+	}
+	undo, redo = cache.log.CanUndo(subject)
+	return undo, redo, nil
+}
+
+// History returns up to limit operations of project id before sequence
+// `before` (0: from the newest), newest first: only author's when author is
+// set, and only those about clip when clip is set. It does not check the
+// caller.
+func (s *Store) History(ctx context.Context, id string, before int64, limit int, author, clip string) ([]Operation, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	var out []Operation
+	for len(out) < limit {
+		var rows *sql.Rows
+		var err error
+		if author != "" {
+			rows, err = s.DB.QueryContext(ctx, `SELECT seq, author, created_at, payload_json FROM collab_ops
+				WHERE project_id = $1 AND author = $2 AND seq < $3 ORDER BY seq DESC LIMIT 500`, id, author, before)
+		} else {
+			rows, err = s.DB.QueryContext(ctx, `SELECT seq, author, created_at, payload_json FROM collab_ops
+				WHERE project_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT 500`, id, before)
 		}
-		if seq != int64(len(log))+1 {
-			return nil, fmt.Errorf("projects: read log: op %d missing in project %s", len(log)+1, id)
-		}
-		op, err := doc.ParseOp([]byte(payload))
 		if err != nil {
-			return nil, fmt.Errorf("projects: read log: op %d: %w", seq, err)
+			return nil, fmt.Errorf("projects: history: %w", err)
 		}
-		log = append(log, op)
+		page, n, last, err := scanOps(rows, id, func(o Operation) bool { return clip == "" || o.Op.Touches(clip) })
+		if err != nil {
+			return nil, fmt.Errorf("projects: history: %w", err)
+		}
+		for _, o := range page {
+			if len(out) < limit {
+				out = append(out, o)
+			}
+		}
+		if n < 500 {
+			break
+		}
+		before = last
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("projects: read log: %w", err)
+	return out, nil
+}
+
+// scanOps reads rows of (seq, author, created_at, payload_json) and keeps
+// those keep accepts; n counts every row and last is the last row's
+// sequence. It closes rows.
+func scanOps(rows *sql.Rows, id string, keep func(Operation) bool) (out []Operation, n int, last int64, err error) {
+	defer rows.Close()
+	for rows.Next() {
+		n++
+		o := Operation{ProjectID: id}
+		var created int64
+		if err := rows.Scan(&o.Seq, &o.Author, &created, &o.PayloadJSON); err != nil {
+			return nil, n, last, err
+		}
+		last = o.Seq
+		o.CreatedAt = time.Unix(0, created).UTC()
+		if o.Op, err = doc.ParseOp([]byte(o.PayloadJSON)); err != nil {
+			return nil, n, last, fmt.Errorf("op %d: %w", o.Seq, err)
+		}
+		if keep(o) {
+			out = append(out, o)
+		}
 	}
-	if int64(len(log)) != upTo {
-		return nil, fmt.Errorf("projects: read log: project %s has %d ops, want %d", id, len(log), upTo)
-	}
-	return log, nil
+	return out, n, last, rows.Err()
 }
 
 // Ops returns up to limit operations of project id with sequence after

@@ -87,10 +87,11 @@ func TestAppend(t *testing.T) {
 		if err := s.SetMember(ctx, alice, p.ID, "bob", projects.RoleEditor); err != nil {
 			t.Fatal(err)
 		}
+		// Sharing is an operation too: the log starts with it.
 		if _, err := s.Append(ctx, alice, p.ID, 0, doc.Op{Type: doc.TypeAddClip, ClipID: "c"}); err != nil {
 			t.Fatal(err)
 		}
-		// Concurrent appenders, all on base 1: one sequence, no gaps, every
+		// Concurrent appenders, all on base 2: one sequence, no gaps, every
 		// insert kept.
 		const n = 16
 		var wg sync.WaitGroup
@@ -102,7 +103,7 @@ func TestAppend(t *testing.T) {
 				if i%2 == 1 {
 					c = bob
 				}
-				_, err := s.Append(ctx, c, p.ID, 1, doc.Op{Type: doc.TypeInsertText, ClipID: "c", Pos: &zero, Text: fmt.Sprint(i % 10)})
+				_, err := s.Append(ctx, c, p.ID, 2, doc.Op{Type: doc.TypeInsertText, ClipID: "c", Pos: &zero, Text: fmt.Sprint(i % 10)})
 				errs <- err
 			})
 		}
@@ -114,8 +115,11 @@ func TestAppend(t *testing.T) {
 			}
 		}
 		ops, err := s.Ops(ctx, p.ID, 0, 100)
-		if err != nil || len(ops) != n+1 {
-			t.Fatalf("Ops = %d ops, %v; want %d", len(ops), err, n+1)
+		if err != nil || len(ops) != n+2 {
+			t.Fatalf("Ops = %d ops, %v; want %d", len(ops), err, n+2)
+		}
+		if ops[0].Op.Type != doc.TypeSetRole || ops[0].Op.Subject != "bob" || ops[0].Author != "alice" {
+			t.Errorf("first op = %+v, want alice's set_role of bob", ops[0])
 		}
 		log := make([]doc.Op, len(ops))
 		for i, o := range ops {
@@ -131,8 +135,8 @@ func TestAppend(t *testing.T) {
 		if c, _ := d.Clip("c"); len(c.Caption) != n {
 			t.Errorf("caption %q, want %d characters", c.Caption, n)
 		}
-		if got, _, _ := s.Get(ctx, alice, p.ID); got.LastSeq != n+1 {
-			t.Errorf("LastSeq = %d, want %d", got.LastSeq, n+1)
+		if got, _, _ := s.Get(ctx, alice, p.ID); got.LastSeq != n+2 {
+			t.Errorf("LastSeq = %d, want %d", got.LastSeq, n+2)
 		}
 
 		for _, tt := range []struct {
@@ -142,9 +146,9 @@ func TestAppend(t *testing.T) {
 			op      doc.Op
 			wantErr error
 		}{
-			{"commenter", projects.Caller{Tenant: "acme", Subject: "carol"}, 1, doc.Op{Type: doc.TypeRemoveClip, ClipID: "c"}, projects.ErrPermission},
-			{"another tenant", eve, 1, doc.Op{Type: doc.TypeRemoveClip, ClipID: "c"}, projects.ErrNotFound},
-			{"unknown clip", alice, 1, doc.Op{Type: doc.TypeRemoveClip, ClipID: "x"}, doc.ErrUnknownClip},
+			{"commenter", projects.Caller{Tenant: "acme", Subject: "carol"}, 2, doc.Op{Type: doc.TypeRemoveClip, ClipID: "c"}, projects.ErrPermission},
+			{"another tenant", eve, 2, doc.Op{Type: doc.TypeRemoveClip, ClipID: "c"}, projects.ErrNotFound},
+			{"unknown clip", alice, 2, doc.Op{Type: doc.TypeRemoveClip, ClipID: "x"}, doc.ErrUnknownClip},
 			{"stale base", alice, 99, doc.Op{Type: doc.TypeRemoveClip, ClipID: "c"}, doc.ErrStaleBase},
 		} {
 			t.Run(tt.name, func(t *testing.T) {
@@ -154,8 +158,8 @@ func TestAppend(t *testing.T) {
 			})
 		}
 		// Refused appends leave no trace and no gap.
-		if got, _, _ := s.Get(ctx, alice, p.ID); got.LastSeq != n+1 {
-			t.Errorf("LastSeq after refusals = %d, want %d", got.LastSeq, n+1)
+		if got, _, _ := s.Get(ctx, alice, p.ID); got.LastSeq != n+2 {
+			t.Errorf("LastSeq after refusals = %d, want %d", got.LastSeq, n+2)
 		}
 	})
 }

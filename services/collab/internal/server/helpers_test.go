@@ -98,7 +98,9 @@ func (m *mesh) user(t *testing.T, tenant string, role auth.Role) user {
 	return user{Subject: id, Ctx: metadata.AppendToOutgoingContext(t.Context(), "authorization", "Bearer "+k)}
 }
 
-// project creates a project as u and gives each of the others their role.
+// project creates a project as u and gives each of the others their role,
+// writing the members table directly so that the log starts empty (sharing
+// through the log is tested on its own).
 func (m *mesh) project(t *testing.T, u user, members map[string]projects.Role) string {
 	t.Helper()
 	res, err := m.A.CreateProject(u.Ctx, &collabv1.CreateProjectRequest{Name: "p"})
@@ -107,9 +109,9 @@ func (m *mesh) project(t *testing.T, u user, members map[string]projects.Role) s
 	}
 	id := res.GetProject().GetId()
 	for subject, role := range members {
-		owner := projects.Caller{Tenant: "acme", Subject: u.Subject}
-		if err := m.Projects.SetMember(t.Context(), owner, id, subject, role); err != nil {
-			t.Fatalf("SetMember: %v", err)
+		if _, err := m.DB.ExecContext(t.Context(), `INSERT INTO collab_members (project_id, subject, role, added_at)
+			VALUES ($1, $2, $3, 0)`, id, subject, string(role)); err != nil {
+			t.Fatalf("add member: %v", err)
 		}
 	}
 	return id
@@ -183,10 +185,14 @@ func (s *session) next() *collabv1.SessionResponse {
 	return nil
 }
 
-// expect returns the next response, which must be of kind.
+// expect returns the next response, which must be of kind; presence
+// responses are skipped unless kind is presence.
 func (s *session) expect(kind string) *collabv1.SessionResponse {
 	s.t.Helper()
 	r := s.next()
+	for kind != server.KindPresence && r.GetKind() == server.KindPresence {
+		r = s.next()
+	}
 	if r.GetKind() != kind {
 		s.t.Fatalf("got %s (%q, %s), want %s", r.GetKind(), r.GetError(), r.GetPayloadJson(), kind)
 	}

@@ -36,7 +36,8 @@ type Server struct {
 	Logger   *slog.Logger
 
 	mu       sync.Mutex
-	sessions map[string]map[*session]struct{} // by project id
+	sessions map[string]map[*session]struct{}     // by project id
+	presence map[string]map[string]*presenceEntry // by project id, session id
 }
 
 // Register adds the service to g.
@@ -56,12 +57,18 @@ func (s *Server) Listen() (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The subscription is live on the server before Listen returns.
-	if err := s.NC.Flush(); err != nil {
+	stopPresence, err := s.listenPresence()
+	if err != nil {
 		_ = sub.Unsubscribe()
 		return nil, err
 	}
-	return func() { _ = sub.Unsubscribe() }, nil
+	// The subscriptions are live on the server before Listen returns.
+	if err := s.NC.Flush(); err != nil {
+		_ = sub.Unsubscribe()
+		stopPresence()
+		return nil, err
+	}
+	return func() { _ = sub.Unsubscribe(); stopPresence() }, nil
 }
 
 // publish sends op to every replica, this one included. The log in SQL is
@@ -80,10 +87,11 @@ func (s *Server) publish(ctx context.Context, op *collabv1.Operation) {
 
 // deliver hands op to this replica's sessions of its project.
 func (s *Server) deliver(op *collabv1.Operation) {
+	resp := opResponse(op) // once, shared by every session
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sess := range s.sessions[op.GetProjectId()] {
-		sess.pushOp(op)
+		sess.pushOp(op, resp)
 	}
 }
 

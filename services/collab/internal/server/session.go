@@ -8,7 +8,10 @@ import (
 	"io"
 	"sync"
 
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	collabv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/collab/v1"
@@ -25,33 +28,62 @@ const (
 	maxQueued = 1024
 	// pageSize is how many operations one catch-up read returns.
 	pageSize = 500
+	// actionRate and actionBurst bound the actions one session may send (a
+	// token bucket); an action over it is answered rate_limited. floodRate
+	// and floodBurst bound those refusals: a client that keeps sending
+	// past them is flooding, and its stream ends with ResourceExhausted.
+	// The gateway's WebSocket limits are tighter; these hold for gRPC
+	// clients.
+	actionRate  = 200
+	actionBurst = 400
+	floodRate   = 5
+	floodBurst  = 20
 )
 
 // Session actions.
 const (
-	ActionJoin  = "join_project"
-	ActionEdit  = "edit"
-	ActionLeave = "leave"
+	ActionJoin     = "join_project"
+	ActionEdit     = "edit"
+	ActionComment  = "comment"
+	ActionUndo     = "undo"
+	ActionRedo     = "redo"
+	ActionRestore  = "restore"
+	ActionShare    = "share"
+	ActionUnshare  = "unshare"
+	ActionPresence = "presence"
+	ActionHistory  = "history"
+	ActionDocument = "document"
+	ActionLeave    = "leave"
 )
+
+// actions lists them for the error of an unknown one.
+const actions = "join_project, edit, comment, undo, redo, restore, share, unshare, presence, history, document or leave"
 
 // Response kinds.
 const (
 	KindOperation = "operation"
 	KindJoined    = "joined"
 	KindError     = "error"
+	KindPresence  = "presence"
+	KindSnapshot  = "snapshot"
+	KindHistory   = "history"
+	KindDocument  = "document"
 )
 
 // Error codes, in an error response's payload_json ("code").
 const (
-	CodeInvalid       = "invalid_argument"
-	CodeNotFound      = "not_found"
-	CodePermission    = "permission_denied"
-	CodeUnknownClip   = "unknown_clip"
-	CodeConflict      = "already_exists"
-	CodeStaleSequence = "stale_sequence"
-	CodeNotJoined     = "not_joined"
-	CodeUnsupported   = "unsupported_action"
-	CodeInternal      = "internal"
+	CodeInvalid        = "invalid_argument"
+	CodeNotFound       = "not_found"
+	CodePermission     = "permission_denied"
+	CodeUnknownClip    = "unknown_clip"
+	CodeConflict       = "already_exists"
+	CodeStaleSequence  = "stale_sequence"
+	CodeNotJoined      = "not_joined"
+	CodeUnsupported    = "unsupported_action"
+	CodeUnknownComment = "unknown_comment"
+	CodeNothingToUndo  = "nothing_to_undo"
+	CodeRateLimited    = "rate_limited"
+	CodeInternal       = "internal"
 )
 
 // errorPayload is the payload_json of an error response.
@@ -68,6 +100,16 @@ type joinedPayload struct {
 	// Sequence is the project's newest sequence when the session joined;
 	// the operations after last_seen_sequence up to it follow at once.
 	Sequence int64 `json:"sequence"`
+	// SessionID names this session in presence; User is the caller.
+	SessionID string `json:"session_id"`
+	User      string `json:"user"`
+}
+
+// joinOptions is the optional payload_json of join_project.
+type joinOptions struct {
+	// Snapshot asks for the document at the head instead of every
+	// operation after last_seen_sequence: a fast start for a new client.
+	Snapshot bool `json:"snapshot"`
 }
 
 // Session is a live editing session. The client's actions are handled in
@@ -82,12 +124,14 @@ func (s *Server) Session(stream grpc.BidiStreamingServer[collabv1.SessionRequest
 	if err != nil {
 		return err
 	}
-	sess := &session{srv: s, stream: stream, caller: c, wake: make(chan struct{}, 1)}
+	sess := &session{srv: s, stream: stream, caller: c, wake: make(chan struct{}, 1), id: newSessionID()}
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- sess.sendLoop(ctx) }()
+	limit, flood := rate.NewLimiter(actionRate, actionBurst), rate.NewLimiter(floodRate, floodBurst)
 	defer func() {
 		if sess.project != "" {
 			s.removeSession(sess.project, sess)
+			s.leavePresence(context.WithoutCancel(ctx), sess)
 		}
 	}()
 	for {
@@ -101,6 +145,15 @@ func (s *Server) Session(stream grpc.BidiStreamingServer[collabv1.SessionRequest
 			sess.close()
 			<-sendErr
 			return err
+		}
+		if !limit.Allow() {
+			if !flood.Allow() {
+				sess.close()
+				<-sendErr
+				return status.Errorf(codes.ResourceExhausted, "flood: more than %d actions per second, and more refused after that", actionRate)
+			}
+			sess.fail(req.GetAction(), CodeRateLimited, "", fmt.Sprintf("too many actions: the limit is %d per second (bursts of %d); this one was dropped", actionRate, actionBurst))
+			continue
 		}
 		sess.handle(ctx, req)
 		select {
@@ -116,8 +169,13 @@ type session struct {
 	srv    *Server
 	stream grpc.BidiStreamingServer[collabv1.SessionRequest, collabv1.SessionResponse]
 	caller projects.Caller
-	// project is the joined project, as the receiving side sees it.
+	id     string
+	// project is the joined project, as the receiving side sees it, and
+	// role the caller's role in it.
 	project string
+	role    string
+	// presence is this session's own presence, guarded by srv.mu.
+	presence *collabv1.PresenceChanged
 
 	mu           sync.Mutex
 	queue        []item
@@ -132,11 +190,16 @@ type session struct {
 // item is one thing for the sender: a response, a join, a leave or a live
 // operation.
 type item struct {
-	resp  *collabv1.SessionResponse
-	join  *joinedPayload
-	from  int64 // join: the client's last seen sequence
-	leave bool
-	op    *collabv1.Operation
+	resp     *collabv1.SessionResponse
+	join     *joinedPayload
+	from     int64 // join: the client's last seen sequence
+	snapshot bool  // join: send the document at the head first
+	leave    bool
+	op       *collabv1.Operation
+	// presence is for the project named in it; dropped if the session has
+	// moved on.
+	presence *collabv1.SessionResponse
+	presProj string
 }
 
 func (ss *session) push(it item) {
@@ -146,14 +209,14 @@ func (ss *session) push(it item) {
 	ss.signal()
 }
 
-func (ss *session) pushOp(op *collabv1.Operation) {
+func (ss *session) pushOp(op *collabv1.Operation, resp *collabv1.SessionResponse) {
 	ss.mu.Lock()
 	if len(ss.queue) >= maxQueued {
 		if ss.behindProj != op.GetProjectId() || op.GetSequence() > ss.behindSeq {
 			ss.behindProj, ss.behindSeq = op.GetProjectId(), op.GetSequence()
 		}
 	} else {
-		ss.queue = append(ss.queue, item{op: op})
+		ss.queue = append(ss.queue, item{op: op, resp: resp})
 	}
 	ss.mu.Unlock()
 	ss.signal()
@@ -188,20 +251,32 @@ func (ss *session) sendLoop(ctx context.Context) error {
 		for _, it := range items {
 			var err error
 			switch {
-			case it.resp != nil:
+			case it.resp != nil && it.op == nil:
 				err = ss.stream.Send(it.resp)
 			case it.join != nil:
 				ss.joinedToSend, lastSent = it.join.ProjectID, it.from
 				b, _ := json.Marshal(it.join)
-				if err = ss.stream.Send(&collabv1.SessionResponse{Kind: KindJoined, Sequence: it.join.Sequence, PayloadJson: string(b)}); err == nil {
+				err = ss.stream.Send(&collabv1.SessionResponse{Kind: KindJoined, Sequence: it.join.Sequence, PayloadJson: string(b)})
+				if err == nil && it.snapshot {
+					err = ss.sendSnapshot(ctx, it.join.Sequence)
+					lastSent = it.join.Sequence
+				}
+				if err == nil {
+					err = ss.stream.Send(ss.srv.presenceList(it.join.ProjectID))
+				}
+				if err == nil {
 					lastSent, err = ss.fill(ctx, lastSent, -1)
+				}
+			case it.presence != nil:
+				if it.presProj == ss.joinedToSend {
+					err = ss.stream.Send(it.presence)
 				}
 			case it.leave:
 				ss.joinedToSend = ""
 			case it.op.GetProjectId() != ss.joinedToSend || it.op.GetSequence() <= lastSent:
 				// Another project's, or already sent.
 			case it.op.GetSequence() == lastSent+1:
-				if err = ss.stream.Send(opResponse(it.op)); err == nil {
+				if err = ss.stream.Send(it.resp); err == nil {
 					lastSent++
 				}
 			default:
@@ -273,7 +348,7 @@ type opPayload struct {
 func opResponse(op *collabv1.Operation) *collabv1.SessionResponse {
 	b, _ := json.Marshal(opPayload{
 		ProjectID: op.GetProjectId(), Author: op.GetAuthor(),
-		CreateTime: op.GetCreateTime().AsTime().Format("2006-01-02T15:04:05.000000000Z07:00"),
+		CreateTime: op.GetCreateTime().AsTime().Format(timeFormat),
 		Op:         json.RawMessage(op.GetPayloadJson()),
 	})
 	return &collabv1.SessionResponse{Kind: KindOperation, Sequence: op.GetSequence(), PayloadJson: string(b)}
@@ -304,14 +379,21 @@ func (ss *session) handle(ctx context.Context, req *collabv1.SessionRequest) {
 			return
 		}
 		ss.srv.removeSession(ss.project, ss)
+		ss.srv.leavePresence(ctx, ss)
 		ss.project = ""
 		ss.push(item{leave: true})
-	case "comment", "presence", "undo", "redo":
-		ss.fail(action, CodeUnsupported, "", fmt.Sprintf("action %q is not supported yet", action))
+	case ActionComment, ActionUndo, ActionRedo, ActionRestore, ActionShare, ActionUnshare:
+		ss.compose(ctx, req)
+	case ActionPresence:
+		ss.setPresence(ctx, req)
+	case ActionHistory:
+		ss.history(ctx, req)
+	case ActionDocument:
+		ss.document(ctx, req)
 	case "":
 		ss.fail(action, CodeInvalid, "", "action is required")
 	default:
-		ss.fail(action, CodeInvalid, "", fmt.Sprintf("unknown action %q (want join_project, edit or leave)", action))
+		ss.fail(action, CodeInvalid, "", fmt.Sprintf("unknown action %q (want %s)", action, actions))
 	}
 }
 
@@ -327,6 +409,13 @@ func (ss *session) join(ctx context.Context, req *collabv1.SessionRequest) {
 		ss.fail(ActionJoin, code, "", reason)
 		return
 	}
+	var opts joinOptions
+	if pj := req.GetPayloadJson(); pj != "" {
+		if err := strictJSON(pj, &opts); err != nil {
+			ss.fail(ActionJoin, CodeInvalid, "", "malformed payload_json: "+err.Error())
+			return
+		}
+	}
 	from := req.GetLastSeenSequence()
 	if from < 0 || from > p.LastSeq {
 		ss.fail(ActionJoin, CodeStaleSequence, "", fmt.Sprintf("last_seen_sequence %d is not one of the project's (it is at %d)", from, p.LastSeq))
@@ -334,12 +423,15 @@ func (ss *session) join(ctx context.Context, req *collabv1.SessionRequest) {
 	}
 	if ss.project != "" {
 		ss.srv.removeSession(ss.project, ss)
+		ss.srv.leavePresence(ctx, ss)
 	}
 	// Registered before the join is queued: a live op that arrives first
 	// is skipped by the sender, and read back from the log by the join.
-	ss.project = id
+	ss.project, ss.role = id, string(role)
 	ss.srv.addSession(id, ss)
-	ss.push(item{join: &joinedPayload{ProjectID: id, Role: string(role), Sequence: p.LastSeq}, from: from})
+	ss.push(item{join: &joinedPayload{ProjectID: id, Role: string(role), Sequence: p.LastSeq, SessionID: ss.id, User: ss.caller.Subject},
+		from: from, snapshot: opts.Snapshot})
+	ss.srv.joinPresence(ctx, ss)
 }
 
 // edit appends the doc.Op in payload_json, made on the log up to
@@ -358,10 +450,16 @@ func (ss *session) edit(ctx context.Context, req *collabv1.SessionRequest) {
 		ss.fail(ActionEdit, CodeInvalid, "", "malformed payload_json: "+err.Error())
 		return
 	}
-	stored, err := ss.srv.Projects.Append(ctx, ss.caller, ss.project, req.GetLastSeenSequence(), op)
+	ss.appendOp(ctx, ActionEdit, req.GetLastSeenSequence(), op)
+}
+
+// appendOp appends op and publishes it; a refusal is an error response to
+// this session only.
+func (ss *session) appendOp(ctx context.Context, action string, base int64, op doc.Op) {
+	stored, err := ss.srv.Projects.Append(ctx, ss.caller, ss.project, base, op)
 	if err != nil {
 		code, reason := ss.reason(ctx, err)
-		ss.fail(ActionEdit, code, op.OpID, reason)
+		ss.fail(action, code, op.OpID, reason)
 		return
 	}
 	ss.srv.publish(ctx, operationProto(stored))
@@ -382,6 +480,10 @@ func (ss *session) reason(ctx context.Context, err error) (code, reason string) 
 		return CodeConflict, err.Error()
 	case errors.Is(err, doc.ErrStaleBase):
 		return CodeStaleSequence, err.Error()
+	case errors.Is(err, doc.ErrUnknownComment):
+		return CodeUnknownComment, err.Error()
+	case errors.Is(err, doc.ErrNothingToUndo):
+		return CodeNothingToUndo, err.Error()
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return CodeInternal, err.Error()
 	}

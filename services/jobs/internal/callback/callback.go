@@ -45,7 +45,8 @@ var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
 // Sender checks callback URLs and posts to them.
 type Sender struct {
-	// Secret is the HMAC-SHA256 key of the signature.
+	// Secret is the master key: each API key's callbacks are signed with
+	// its own secret derived from it (SecretFor).
 	Secret []byte
 	// Allow lists prefixes that may be called although refused by default
 	// (e.g. 10.0.0.0/8 for receivers inside the cluster).
@@ -149,12 +150,27 @@ func (s *Sender) Check(ctx context.Context, raw string) error {
 	return nil
 }
 
+// SecretFor is the callback secret of the API key id submitter (or
+// "local") of tenant: HMAC-SHA256 of both under the master Secret, in hex.
+// Its owner learns it from JobService.GetCallbackSecret and checks
+// signatures with it; another key's callbacks carry another signature, and
+// rotating the master rotates every secret.
+func (s *Sender) SecretFor(tenant, submitter string) []byte {
+	m := hmac.New(sha256.New, s.Secret)
+	m.Write([]byte("clipmesh-callback-secret/1\x00" + tenant + "\x00" + submitter))
+	return []byte(hex.EncodeToString(m.Sum(nil)))
+}
+
 // Sign is the signature header value of body under secret.
 func Sign(secret, body []byte) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
+
+// Client is an HTTP client that connects only to allowed addresses, uses
+// no proxy and follows no redirect (a URL import uses it too).
+func (s *Sender) Client() *http.Client { return s.httpClient() }
 
 // httpClient is a client that connects only to allowed addresses, uses no
 // proxy and follows no redirect.
@@ -181,10 +197,16 @@ func (s *Sender) initClient() {
 	}
 }
 
-// Send makes one signed POST of body (JSON) to raw and returns the HTTP
-// status (0 when none came). A 2xx answer is success; the error wraps
-// ErrPermanent when trying again would not help.
+// Send makes one POST of body (JSON) to raw signed with the master Secret
+// (SendSigned says more).
 func (s *Sender) Send(ctx context.Context, raw string, body []byte) (int, error) {
+	return s.SendSigned(ctx, raw, s.Secret, body)
+}
+
+// SendSigned makes one POST of body (JSON) to raw signed with secret and
+// returns the HTTP status (0 when none came). A 2xx answer is success; the
+// error wraps ErrPermanent when trying again would not help.
+func (s *Sender) SendSigned(ctx context.Context, raw string, secret, body []byte) (int, error) {
 	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -197,7 +219,7 @@ func (s *Sender) Send(ctx context.Context, raw string, body []byte) (int, error)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "clipmesh-callback/1")
-	req.Header.Set(SignatureHeader, Sign(s.Secret, body))
+	req.Header.Set(SignatureHeader, Sign(secret, body))
 	res, err := s.httpClient().Do(req)
 	if err != nil {
 		if errors.Is(err, ErrPermanent) {

@@ -252,6 +252,21 @@ func (l *Library) Delete(ctx context.Context, tenant, id string) error {
 		if err := l.Blob.Delete(ctx, v.BlobKey); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
 			return fmt.Errorf("catalog: delete blob: %w", err)
 		}
+		// What the pipeline derived from the content (the audio track)
+		// lives under derived/<sha256>/ and goes with it.
+		it := l.Blob.List(&blob.ListOptions{Prefix: "derived/" + v.SHA256 + "/"})
+		for {
+			obj, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return fmt.Errorf("catalog: list derived blobs: %w", err)
+			}
+			if err := l.Blob.Delete(ctx, obj.Key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+				return fmt.Errorf("catalog: delete derived blob: %w", err)
+			}
+		}
 	}
 	return nil
 }

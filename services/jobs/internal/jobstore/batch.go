@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
@@ -23,7 +24,12 @@ type Batch struct {
 	ID          string
 	JobIDs      []string
 	CallbackURL string
-	Created     time.Time
+	// Submitter is the API key id (or "local") that submitted the batch:
+	// its callback is signed with that key's secret.
+	Submitter string
+	// Callback is how the batch's callback went (nil before any attempt).
+	Callback *jobsv1.CallbackDelivery
+	Created  time.Time
 }
 
 // CreateBatch stores a batch and its jobs in one transaction, each job's
@@ -50,8 +56,8 @@ func (s *Store) CreateBatch(ctx context.Context, tenant string, b *Batch, jobs [
 		return nil, false, fmt.Errorf("jobstore: begin: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	_, err = tx.ExecContext(ctx, `INSERT INTO batches (tenant, id, job_ids, callback_url, idempotency_key, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		tenant, b.ID, string(ids), b.CallbackURL, key, now.UnixNano())
+	_, err = tx.ExecContext(ctx, `INSERT INTO batches (tenant, id, job_ids, callback_url, idempotency_key, created_at, submitter) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		tenant, b.ID, string(ids), b.CallbackURL, key, now.UnixNano(), b.Submitter)
 	if err != nil {
 		if idemKey != "" && store.IsUniqueViolation(err) {
 			_ = tx.Rollback()
@@ -77,18 +83,25 @@ func (s *Store) CreateBatch(ctx context.Context, tenant string, b *Batch, jobs [
 // GetBatch returns the tenant's batch and its jobs (without their
 // results) in item order.
 func (s *Store) GetBatch(ctx context.Context, tenant, id string) (*Batch, []*jobsv1.Job, error) {
-	var ids, cb string
+	var ids, cb, submitter, delivery string
 	var created int64
-	err := s.DB.QueryRowContext(ctx, `SELECT job_ids, callback_url, created_at FROM batches WHERE tenant = $1 AND id = $2`, tenant, id).Scan(&ids, &cb, &created)
+	err := s.DB.QueryRowContext(ctx, `SELECT job_ids, callback_url, created_at, submitter, callback_json FROM batches WHERE tenant = $1 AND id = $2`,
+		tenant, id).Scan(&ids, &cb, &created, &submitter, &delivery)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, fmt.Errorf("%w: %s", ErrBatchNotFound, id)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("jobstore: get batch: %w", err)
 	}
-	b := &Batch{ID: id, CallbackURL: cb, Created: time.Unix(0, created).UTC()}
+	b := &Batch{ID: id, CallbackURL: cb, Submitter: submitter, Created: time.Unix(0, created).UTC()}
 	if err := json.Unmarshal([]byte(ids), &b.JobIDs); err != nil {
 		return nil, nil, fmt.Errorf("jobstore: decode batch: %w", err)
+	}
+	if delivery != "" {
+		b.Callback = &jobsv1.CallbackDelivery{}
+		if err := (protojson.UnmarshalOptions{DiscardUnknown: true}).Unmarshal([]byte(delivery), b.Callback); err != nil {
+			return nil, nil, fmt.Errorf("jobstore: decode batch callback: %w", err)
+		}
 	}
 	rows, err := s.DB.QueryContext(ctx, `SELECT job_json FROM jobs WHERE tenant = $1 AND batch_id = $2`, tenant, id)
 	if err != nil {
@@ -120,12 +133,29 @@ func (s *Store) GetBatch(ctx context.Context, tenant, id string) (*Batch, []*job
 	return b, jobs, nil
 }
 
+// SetBatchCallback records how the batch's callback went.
+func (s *Store) SetBatchCallback(ctx context.Context, tenant, id string, cb *jobsv1.CallbackDelivery) error {
+	raw, err := protojson.Marshal(cb)
+	if err != nil {
+		return fmt.Errorf("jobstore: encode batch callback: %w", err)
+	}
+	res, err := s.DB.ExecContext(ctx, `UPDATE batches SET callback_json = $1 WHERE tenant = $2 AND id = $3`, string(raw), tenant, id)
+	if err != nil {
+		return fmt.Errorf("jobstore: store batch callback: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: %s", ErrBatchNotFound, id)
+	}
+	return nil
+}
+
 // Summarize is the batch as clients see it at now: its jobs counted by
 // state name, overall progress (the mean of its jobs', a final job counting
 // as complete), an ETA extrapolated from the time elapsed and the progress
 // made, and whether every job is final.
 func Summarize(b *Batch, jobs []*jobsv1.Job, now time.Time) *jobsv1.Batch {
-	out := &jobsv1.Batch{Id: b.ID, JobIds: b.JobIDs, Counts: map[string]int32{}, CreateTime: timestamppb.New(b.Created)}
+	out := &jobsv1.Batch{Id: b.ID, JobIds: b.JobIDs, Counts: map[string]int32{}, CreateTime: timestamppb.New(b.Created),
+		CallbackUrl: b.CallbackURL, Callback: b.Callback}
 	sum, final := 0.0, 0
 	var updated time.Time
 	for _, j := range jobs {

@@ -182,7 +182,7 @@ func (r *recorder) report(j *jobsv1.Job) {
 
 func newJob() *jobsv1.Job {
 	return &jobsv1.Job{Id: "job_1", VideoId: videoID, State: jobsv1.JobState_JOB_STATE_RUNNING,
-		Options: &jobsv1.AnalyzeOptions{Language: "auto", Clips: &clipsv1.ClipOptions{}}}
+		Options: &jobsv1.AnalyzeOptions{Language: "auto", IncludeTranscripts: true, Clips: &clipsv1.ClipOptions{}}}
 }
 
 func TestRunEveryOutcome(t *testing.T) {
@@ -214,12 +214,15 @@ func TestRunEveryOutcome(t *testing.T) {
 	}
 	want := []row{
 		{"probe", jobsv1.StageState_STAGE_STATE_DONE, ""},
+		{"extract_audio", jobsv1.StageState_STAGE_STATE_SKIPPED, "audio extraction not configured"},
 		{"vision", jobsv1.StageState_STAGE_STATE_DONE, ""},
 		{"audio", jobsv1.StageState_STAGE_STATE_SKIPPED, "audio service not available: unknown service clipmesh.audio.v1.AudioService"},
 		{"transcribe", jobsv1.StageState_STAGE_STATE_DONE, ""},
 		{"nlp", jobsv1.StageState_STAGE_STATE_DONE, ""},
 		{"analytics", jobsv1.StageState_STAGE_STATE_FAILED, "fusion exploded"},
-		{"clips", jobsv1.StageState_STAGE_STATE_SKIPPED, "clips service not available: renderer starting"},
+		// Analytics failed: no moments, so clips is not called (it would
+		// fall back to an earlier job's analysis).
+		{"clips", jobsv1.StageState_STAGE_STATE_SKIPPED, "no moments from analytics"},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stages (-want +got):\n%s", diff)
@@ -238,7 +241,7 @@ func TestRunEveryOutcome(t *testing.T) {
 	wantMods := []mod{
 		{"analytics", commonv1.ModalityState_MODALITY_STATE_FAILED, ""},
 		{"audio", commonv1.ModalityState_MODALITY_STATE_UNAVAILABLE, ""},
-		{"clips", commonv1.ModalityState_MODALITY_STATE_UNAVAILABLE, ""},
+		{"clips", commonv1.ModalityState_MODALITY_STATE_SKIPPED, ""},
 		{"nlp", commonv1.ModalityState_MODALITY_STATE_OK, "fake-nlp"},
 		{"transcribe", commonv1.ModalityState_MODALITY_STATE_OK, "fake-asr"},
 		{"vision", commonv1.ModalityState_MODALITY_STATE_OK, "fake-vision"},

@@ -74,7 +74,7 @@ func settled(job *jobsv1.Job) bool {
 }
 
 // queueCallback queues the callback of a finished job, if it has one still
-// to deliver.
+// to deliver, and that of its batch when the job was the batch's last.
 func (r *Runner) queueCallback(ctx context.Context, tenant, id string) error {
 	if r.Callbacks == nil || len(r.Callbacks.Secret) == 0 {
 		return nil
@@ -86,10 +86,28 @@ func (r *Runner) queueCallback(ctx context.Context, tenant, id string) error {
 	if err != nil {
 		return err
 	}
-	if settled(job) {
+	if !settled(job) {
+		_, err = natsx.PublishJS(ctx, r.JS, CallbackSubject, &jobsv1.JobQueued{JobId: id, Tenant: tenant}, jetstream.WithMsgID("callback-"+id))
+		if err != nil {
+			return err
+		}
+	}
+	if job.GetBatchId() == "" {
 		return nil
 	}
-	_, err = natsx.PublishJS(ctx, r.JS, CallbackSubject, &jobsv1.JobQueued{JobId: id, Tenant: tenant}, jetstream.WithMsgID("callback-"+id))
+	// Each job stores its final state before it gets here, so the last
+	// one of the batch to finish sees every job final.
+	b, jobs, err := r.Store.GetBatch(ctx, tenant, job.GetBatchId())
+	if errors.Is(err, jobstore.ErrBatchNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if b.CallbackURL == "" || b.Callback.GetDelivered() || b.Callback.GetGaveUp() || !jobstore.Summarize(b, jobs, time.Now()).GetDone() {
+		return nil
+	}
+	_, err = natsx.PublishJS(ctx, r.JS, CallbackSubject, &jobsv1.JobQueued{BatchId: b.ID, Tenant: tenant}, jetstream.WithMsgID("batch-callback-"+b.ID))
 	return err
 }
 
@@ -118,7 +136,8 @@ func (r *Runner) runCallbacks(ctx context.Context) {
 	}
 }
 
-// deliver makes one attempt at a job's callback and records it on the job.
+// deliver makes one attempt at a job's or a batch's callback and records
+// it.
 func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 	var q jobsv1.JobQueued
 	if err := proto.Unmarshal(msg.Data(), &q); err != nil {
@@ -126,32 +145,67 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 		return
 	}
 	mctx := natsx.ContextFrom(ctx, msg.Headers())
-	job, err := r.Store.Get(mctx, q.GetTenant(), q.GetJobId())
-	if errors.Is(err, jobstore.ErrNotFound) {
-		_ = msg.Term()
-		return
+	var (
+		url, id string
+		secret  []byte
+		body    []byte
+		prev    *jobsv1.CallbackDelivery
+		record  func(*jobsv1.CallbackDelivery) error
+	)
+	if q.GetBatchId() != "" {
+		b, jobs, err := r.Store.GetBatch(mctx, q.GetTenant(), q.GetBatchId())
+		if errors.Is(err, jobstore.ErrBatchNotFound) {
+			_ = msg.Term()
+			return
+		}
+		if err != nil {
+			_ = msg.NakWithDelay(5 * time.Second)
+			return
+		}
+		sum := jobstore.Summarize(b, jobs, time.Now())
+		sum.Callback = nil
+		if body, err = protojson.Marshal(&jobsv1.BatchFinished{Batch: sum}); err != nil {
+			_ = msg.Term()
+			return
+		}
+		url, id, prev = b.CallbackURL, b.ID, b.Callback
+		secret = r.Callbacks.SecretFor(q.GetTenant(), b.Submitter)
+		record = func(cb *jobsv1.CallbackDelivery) error {
+			return r.Store.SetBatchCallback(mctx, q.GetTenant(), b.ID, cb)
+		}
+	} else {
+		job, err := r.Store.Get(mctx, q.GetTenant(), q.GetJobId())
+		if errors.Is(err, jobstore.ErrNotFound) {
+			_ = msg.Term()
+			return
+		}
+		if err != nil {
+			_ = msg.NakWithDelay(5 * time.Second)
+			return
+		}
+		slim := proto.Clone(job).(*jobsv1.Job)
+		slim.Result, slim.Callback = nil, nil
+		if body, err = protojson.Marshal(&jobsv1.JobProgressed{Job: slim}); err != nil {
+			_ = msg.Term()
+			return
+		}
+		url, id, prev = job.GetCallbackUrl(), job.GetId(), job.GetCallback()
+		secret = r.Callbacks.SecretFor(q.GetTenant(), job.GetSubmitter())
+		record = func(cb *jobsv1.CallbackDelivery) error {
+			job.Callback = cb
+			return r.Store.Update(mctx, q.GetTenant(), job)
+		}
 	}
-	if err != nil {
-		_ = msg.NakWithDelay(5 * time.Second)
-		return
-	}
-	if settled(job) {
+	if url == "" || prev.GetDelivered() || prev.GetGaveUp() {
 		_ = msg.Ack()
 		return
 	}
-	slim := proto.Clone(job).(*jobsv1.Job)
-	slim.Result, slim.Callback = nil, nil
-	body, err := protojson.Marshal(&jobsv1.JobProgressed{Job: slim})
-	if err != nil {
-		_ = msg.Term()
-		return
-	}
-	code, sendErr := r.Callbacks.Send(mctx, job.GetCallbackUrl(), body)
+	code, sendErr := r.Callbacks.SendSigned(mctx, url, secret, body)
 	if ctx.Err() != nil {
 		_ = msg.Nak() // shutting down: another replica tries
 		return
 	}
-	cb := &jobsv1.CallbackDelivery{Attempts: job.GetCallback().GetAttempts() + 1, LastStatusCode: int32(code), LastAttemptTime: timestamppb.Now()}
+	cb := &jobsv1.CallbackDelivery{Attempts: prev.GetAttempts() + 1, LastStatusCode: int32(code), LastAttemptTime: timestamppb.Now()}
 	switch {
 	case sendErr == nil:
 		cb.Delivered = true
@@ -160,14 +214,13 @@ func (r *Runner) deliver(ctx context.Context, msg jetstream.Msg) {
 	default:
 		cb.LastError = sendErr.Error()
 	}
-	job.Callback = cb
-	if err := r.Store.Update(mctx, q.GetTenant(), job); err != nil {
-		r.Logger.ErrorContext(mctx, "store callback attempt", "job_id", job.GetId(), "err", err)
+	if err := record(cb); err != nil {
+		r.Logger.ErrorContext(mctx, "store callback attempt", "id", id, "err", err)
 	}
 	if cb.Delivered || cb.GaveUp {
 		_ = msg.Ack()
 		if cb.GaveUp {
-			r.Logger.WarnContext(mctx, "callback given up", "job_id", job.GetId(), "attempts", cb.Attempts, "err", cb.LastError)
+			r.Logger.WarnContext(mctx, "callback given up", "id", id, "attempts", cb.Attempts, "err", cb.LastError)
 		}
 		return
 	}

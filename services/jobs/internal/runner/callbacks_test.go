@@ -17,6 +17,9 @@ import (
 	"github.com/clipmesh/clipmesh/services/jobs/internal/pipeline"
 )
 
+// hookSender's master secret signs the test callbacks.
+var hookSender = &callback.Sender{Secret: []byte("hook-secret")}
+
 // receiver is a callback receiver answering with the next of its answers
 // (the last one repeats), recording what it got.
 type receiver struct {
@@ -30,7 +33,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if r.Header.Get(callback.SignatureHeader) != callback.Sign([]byte("hook-secret"), b) {
+	if r.Header.Get(callback.SignatureHeader) != callback.Sign(hookSender.SecretFor(tenant, "key_hook"), b) {
 		rc.badSig++
 	}
 	var ev jobsv1.JobProgressed
@@ -72,10 +75,10 @@ func TestCallbacks(t *testing.T) {
 				return nil
 			}), 1)
 			allow, _ := callback.ParseAllow("127.0.0.1")
-			tr.Callbacks = &callback.Sender{Secret: []byte("hook-secret"), Allow: allow}
+			tr.Callbacks = &callback.Sender{Secret: hookSender.Secret, Allow: allow}
 			tr.CallbackAttempts, tr.CallbackBackoff = 3, 20*time.Millisecond
 			tr.start(t)
-			id := tr.submit(t, &jobsv1.Job{CallbackUrl: srv.URL + "/hook"}).GetId()
+			id := tr.submit(t, &jobsv1.Job{CallbackUrl: srv.URL + "/hook", Submitter: "key_hook"}).GetId()
 
 			deadline := time.Now().Add(30 * time.Second)
 			var job *jobsv1.Job

@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/proto"
 
+	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
 	visionv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
@@ -85,6 +86,7 @@ func workerMain() error {
 	if err != nil {
 		return err
 	}
+	pl.Stages = &jobstore.Store{DB: db.DB}
 	r := &runner.Runner{Store: &jobstore.Store{DB: db.DB}, Pipeline: pl, NC: nc.NC, JS: nc.JS,
 		Concurrency: 1, Logger: logger, AckWait: killTestAckWait, PollInterval: 100 * time.Millisecond}
 	if err := r.Setup(ctx); err != nil {
@@ -125,6 +127,18 @@ func (v *slowVision) AnalyzeVideo(_ *visionv1.AnalyzeVideoRequest, st grpc.Serve
 	return nil
 }
 
+// quickAudio answers AnalyzeAudio at once, counting its calls.
+type quickAudio struct {
+	audiov1.UnimplementedAudioServiceServer
+	calls atomic.Int32
+}
+
+func (a *quickAudio) AnalyzeAudio(_ *audiov1.AnalyzeAudioRequest, st grpc.ServerStreamingServer[audiov1.AnalyzeAudioResponse]) error {
+	a.calls.Add(1)
+	return st.Send(&audiov1.AnalyzeAudioResponse{Event: &audiov1.AnalyzeAudioResponse_Result{Result: &audiov1.AudioResult{
+		Producer: &commonv1.Producer{Engine: "quick-audio"}, HasAudio: true}}})
+}
+
 // lockedBuffer is a bytes.Buffer safe for a process's output.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -145,7 +159,8 @@ func (b *lockedBuffer) String() string {
 
 // TestWorkerKilledMidJob kills a worker process with SIGKILL while its job
 // runs; another worker process gets the job after the ack wait and
-// completes it, once.
+// completes it, once, resuming after the stage the first one finished
+// (audio is not called again).
 func TestWorkerKilledMidJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs worker processes; skipped with -short")
@@ -169,15 +184,18 @@ func TestWorkerKilledMidJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	const videoID = "vid_0123456789abcdef0123456789abcdef"
-	probe, _ := json.Marshal(media.Info{DurationSeconds: 12, Engine: "ffprobe", Video: &media.VideoStream{Codec: "h264", Width: 320, Height: 240, FPS: 25}})
+	probe, _ := json.Marshal(media.Info{DurationSeconds: 12, Engine: "ffprobe", Video: &media.VideoStream{Codec: "h264", Width: 320, Height: 240, FPS: 25},
+		Audio: &media.AudioStream{Codec: "aac", Channels: 1, SampleRate: 48000}})
 	if _, err := db.ExecContext(ctx, `INSERT INTO videos (tenant, id, filename, content_type, size_bytes, sha256, blob_key, probe_json, created_at)
 		VALUES ($1, $2, 'v.mp4', 'video/mp4', 1, 'x', 'videos/x', $3, 1)`, tenant, videoID, string(probe)); err != nil {
 		t.Fatal(err)
 	}
 
 	vision := &slowVision{called: make(chan struct{}, 1)}
+	audio := &quickAudio{}
 	gs := grpc.NewServer()
 	visionv1.RegisterVisionServiceServer(gs, vision)
+	audiov1.RegisterAudioServiceServer(gs, audio)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +260,19 @@ func TestWorkerKilledMidJob(t *testing.T) {
 		t.Fatal("worker 1 never reached the vision stage")
 	}
 	time.Sleep(300 * time.Millisecond) // a little progress
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		saved, err := jobs.Stages(ctx, tenant, job.GetId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if saved["audio"].State == jobsv1.StageState_STAGE_STATE_DONE {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the audio stage was never stored: %v", saved)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err := first.Process.Kill(); err != nil {
 		t.Fatalf("kill worker 1: %v", err)
 	}
@@ -275,6 +306,12 @@ func TestWorkerKilledMidJob(t *testing.T) {
 	}
 	if c, res := vision.calls.Load(), vision.results.Load(); c != 2 || res != 1 {
 		t.Errorf("vision called %d times with %d results, want 2 calls (one killed) and 1 result", c, res)
+	}
+	if c := audio.calls.Load(); c != 1 {
+		t.Errorf("audio called %d times, want once (the second worker resumes after it)", c)
+	}
+	if e := got.GetResult().GetAudio().GetProducer().GetEngine(); e != "quick-audio" {
+		t.Errorf("stored audio result engine = %q, want the first run's quick-audio", e)
 	}
 	stream, err := nc.JS.Stream(ctx, runner.StreamName)
 	if err != nil {

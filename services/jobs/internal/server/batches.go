@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/catalog"
+	"github.com/clipmesh/clipmesh/services/jobs/internal/importer"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/jobstore"
 )
 
@@ -101,6 +103,7 @@ func (s *Server) SubmitBatch(ctx context.Context, req *jobsv1.SubmitBatchRequest
 	// Check every item before storing anything.
 	videoIDs := make([]string, len(items))
 	paths := map[int]string{}
+	urls := map[int]*url.URL{}
 	for i, it := range items {
 		switch src := it.GetSource().(type) {
 		case *jobsv1.BatchItem_VideoId:
@@ -119,7 +122,14 @@ func (s *Server) SubmitBatch(ctx context.Context, req *jobsv1.SubmitBatchRequest
 			}
 			paths[i] = rel
 		case *jobsv1.BatchItem_Url:
-			return nil, status.Errorf(codes.InvalidArgument, "items[%d].url: url import not configured", i)
+			if s.Importer == nil {
+				return nil, status.Errorf(codes.InvalidArgument, "items[%d].url: %v", i, importer.ErrNotConfigured)
+			}
+			u, err := s.Importer.Check(ctx, src.Url)
+			if err != nil {
+				return nil, s.toStatus(ctx, fmt.Errorf("items[%d].url: %w", i, err))
+			}
+			urls[i] = u
 		default:
 			return nil, status.Errorf(codes.InvalidArgument, "items[%d]: one of video_id, path or url is required", i)
 		}
@@ -131,14 +141,21 @@ func (s *Server) SubmitBatch(ctx context.Context, req *jobsv1.SubmitBatchRequest
 		}
 		videoIDs[i] = id
 	}
+	for i, u := range urls {
+		id, err := s.importURL(ctx, t, u)
+		if err != nil {
+			return nil, s.toStatus(ctx, fmt.Errorf("items[%d].url: %w", i, err))
+		}
+		videoIDs[i] = id
+	}
 
 	opts, prio := jobDefaults(req.GetOptions(), req.GetPriority())
 	jobs := make([]*jobsv1.Job, len(videoIDs))
 	for i, v := range videoIDs {
 		jobs[i] = &jobsv1.Job{Id: newJobID(), VideoId: v, State: jobsv1.JobState_JOB_STATE_QUEUED, Priority: prio,
-			Options: proto.Clone(opts).(*jobsv1.AnalyzeOptions)}
+			Options: proto.Clone(opts).(*jobsv1.AnalyzeOptions), Submitter: submitter(ctx)}
 	}
-	b := &jobstore.Batch{ID: "bat_" + strings.ReplaceAll(uuid.NewString(), "-", ""), CallbackURL: req.GetCallbackUrl()}
+	b := &jobstore.Batch{ID: "bat_" + strings.ReplaceAll(uuid.NewString(), "-", ""), CallbackURL: req.GetCallbackUrl(), Submitter: submitter(ctx)}
 	b, created, err := s.Jobs.CreateBatch(ctx, t, b, jobs, key)
 	if err != nil {
 		return nil, s.toStatus(ctx, err)
@@ -172,6 +189,20 @@ func (s *Server) ingestPath(ctx context.Context, tenant, rel string) (string, er
 	}
 	defer f.Close()
 	v, _, err := s.Library.Ingest(ctx, tenant, catalog.Meta{Filename: rel}, f)
+	if err != nil {
+		return "", err
+	}
+	return v.ID, nil
+}
+
+// importURL downloads a checked URL into the tenant's videos.
+func (s *Server) importURL(ctx context.Context, tenant string, u *url.URL) (string, error) {
+	body, name, err := s.Importer.Open(ctx, u)
+	if err != nil {
+		return "", err
+	}
+	defer body.Close()
+	v, _, err := s.Library.Ingest(ctx, tenant, catalog.Meta{Filename: name}, body)
 	if err != nil {
 		return "", err
 	}

@@ -59,27 +59,44 @@ func TestCallbackURLRefused(t *testing.T) {
 
 func TestCallbackDelivered(t *testing.T) {
 	t.Parallel()
-	secret := []byte("hook-secret")
+	type post struct{ body, sig string }
 	var mu sync.Mutex
-	var posts []string
-	var sigOK bool
+	var posts []post
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
-		posts = append(posts, string(b))
-		sigOK = r.Header.Get(callback.SignatureHeader) == callback.Sign(secret, b)
+		posts = append(posts, post{string(b), r.Header.Get(callback.SignatureHeader)})
 	}))
 	t.Cleanup(srv.Close)
 	allow, _ := callback.ParseAllow("127.0.0.1")
-	env := newTestClient(t, storetest.SQLite(t), callbacks(&callback.Sender{Secret: secret, Allow: allow}))
+	env := newTestClient(t, storetest.SQLite(t), callbacks(&callback.Sender{Secret: []byte("master"), Allow: allow}))
 	acme := env.key(t, "acme", auth.RoleEditor)
+	other := env.key(t, "acme", auth.RoleEditor)
 	video := mustUpload(t, acme, env.Videos, fixtures.Still)
+
+	// Each API key has its own secret.
+	sec, err := env.Jobs.GetCallbackSecret(acme, &jobsv1.GetCallbackSecretRequest{})
+	if err != nil {
+		t.Fatalf("GetCallbackSecret: %v", err)
+	}
+	otherSec, err := env.Jobs.GetCallbackSecret(other, &jobsv1.GetCallbackSecretRequest{})
+	if err != nil {
+		t.Fatalf("GetCallbackSecret: %v", err)
+	}
+	if len(sec.GetSecret()) != 64 || sec.GetSecret() == otherSec.GetSecret() || !strings.HasPrefix(sec.GetSubmitter(), "key_") {
+		t.Fatalf("secrets %q (%s) and %q (%s): want two different 64-digit secrets of two keys",
+			sec.GetSecret(), sec.GetSubmitter(), otherSec.GetSecret(), otherSec.GetSubmitter())
+	}
+
 	res, err := env.Jobs.Analyze(acme, &jobsv1.AnalyzeRequest{VideoId: video.GetId(), CallbackUrl: srv.URL + "/hook"})
 	if err != nil {
 		t.Fatalf("Analyze: %v", err)
 	}
 	id := res.GetJob().GetId()
+	if res.GetJob().GetSubmitter() != sec.GetSubmitter() {
+		t.Errorf("job submitter = %q, want %q", res.GetJob().GetSubmitter(), sec.GetSubmitter())
+	}
 	deadline := time.Now().Add(30 * time.Second)
 	var job *jobsv1.Job
 	for time.Now().Before(deadline) {
@@ -97,14 +114,93 @@ func TestCallbackDelivered(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(posts) != 1 || !sigOK {
-		t.Fatalf("receiver got %d posts, signature ok %v; want 1 signed post", len(posts), sigOK)
+	if len(posts) != 1 {
+		t.Fatalf("receiver got %d posts, want 1", len(posts))
+	}
+	p := posts[0]
+	if p.sig != callback.Sign([]byte(sec.GetSecret()), []byte(p.body)) {
+		t.Errorf("signature %q does not verify with the submitting key's secret", p.sig)
+	}
+	if p.sig == callback.Sign([]byte(otherSec.GetSecret()), []byte(p.body)) || p.sig == callback.Sign([]byte("master"), []byte(p.body)) {
+		t.Errorf("signature verifies with another key's secret or the master key")
 	}
 	var ev jobsv1.JobProgressed
-	if err := protojson.Unmarshal([]byte(posts[0]), &ev); err != nil {
-		t.Fatalf("posted body %s: %v", posts[0], err)
+	if err := protojson.Unmarshal([]byte(p.body), &ev); err != nil {
+		t.Fatalf("posted body %s: %v", p.body, err)
 	}
 	if ev.GetJob().GetId() != id || ev.GetJob().GetState() != jobsv1.JobState_JOB_STATE_SUCCEEDED {
 		t.Errorf("posted job %v, want %s SUCCEEDED", ev.GetJob(), id)
+	}
+}
+
+// TestBatchCallback checks that a batch's callback is posted once, when its
+// last job is final, signed with the submitting key's secret and carrying
+// the finished batch; and that the delivery shows on the batch.
+func TestBatchCallback(t *testing.T) {
+	t.Parallel()
+	type post struct{ body, sig string }
+	var mu sync.Mutex
+	var posts []post
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		posts = append(posts, post{string(b), r.Header.Get(callback.SignatureHeader)})
+		if len(posts) == 1 {
+			w.WriteHeader(http.StatusServiceUnavailable) // retried
+		}
+	}))
+	t.Cleanup(srv.Close)
+	allow, _ := callback.ParseAllow("127.0.0.1")
+	env := newTestClient(t, storetest.SQLite(t), callbacks(&callback.Sender{Secret: []byte("master"), Allow: allow}))
+	acme := env.key(t, "acme", auth.RoleEditor)
+	sec, err := env.Jobs.GetCallbackSecret(acme, &jobsv1.GetCallbackSecretRequest{})
+	if err != nil {
+		t.Fatalf("GetCallbackSecret: %v", err)
+	}
+	a := mustUpload(t, acme, env.Videos, fixtures.Still)
+	b := mustUpload(t, acme, env.Videos, fixtures.NoAudio)
+	res, err := env.Jobs.SubmitBatch(acme, &jobsv1.SubmitBatchRequest{CallbackUrl: srv.URL + "/batch", Items: []*jobsv1.BatchItem{
+		{Source: &jobsv1.BatchItem_VideoId{VideoId: a.GetId()}}, {Source: &jobsv1.BatchItem_VideoId{VideoId: b.GetId()}},
+		{Source: &jobsv1.BatchItem_VideoId{VideoId: a.GetId()}}}})
+	if err != nil {
+		t.Fatalf("SubmitBatch: %v", err)
+	}
+	id := res.GetBatch().GetId()
+	deadline := time.Now().Add(60 * time.Second)
+	var batch *jobsv1.Batch
+	for time.Now().Before(deadline) {
+		got, err := env.Jobs.GetBatch(acme, &jobsv1.GetBatchRequest{BatchId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if batch = got.GetBatch(); batch.GetCallback().GetDelivered() || batch.GetCallback().GetGaveUp() {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if cb := batch.GetCallback(); !cb.GetDelivered() || cb.GetAttempts() != 2 || cb.GetLastStatusCode() != 200 {
+		t.Fatalf("batch callback = %v, want delivered on the second attempt", cb)
+	}
+	if batch.GetCallbackUrl() != srv.URL+"/batch" {
+		t.Errorf("batch callbackUrl = %q", batch.GetCallbackUrl())
+	}
+	time.Sleep(200 * time.Millisecond) // nothing more comes
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 2 {
+		t.Fatalf("receiver got %d posts, want 2 (one retried)", len(posts))
+	}
+	for i, p := range posts {
+		if p.sig != callback.Sign([]byte(sec.GetSecret()), []byte(p.body)) {
+			t.Errorf("post %d: signature does not verify with the key's secret", i)
+		}
+		var ev jobsv1.BatchFinished
+		if err := protojson.Unmarshal([]byte(p.body), &ev); err != nil {
+			t.Fatalf("post %d: body %s: %v", i, p.body, err)
+		}
+		if ev.GetBatch().GetId() != id || !ev.GetBatch().GetDone() || ev.GetBatch().GetCounts()["JOB_STATE_SUCCEEDED"] != 3 {
+			t.Errorf("post %d: batch %v, want %s done with 3 succeeded jobs", i, ev.GetBatch(), id)
+		}
 	}
 }

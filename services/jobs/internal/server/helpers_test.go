@@ -31,6 +31,8 @@ import (
 	"github.com/clipmesh/clipmesh/platform/store"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/callback"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/catalog"
+	"github.com/clipmesh/clipmesh/services/jobs/internal/extract"
+	"github.com/clipmesh/clipmesh/services/jobs/internal/importer"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/jobstore"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/media"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/pipeline"
@@ -51,6 +53,7 @@ type testOptions struct {
 	mediaRoot      string
 	maxBatchItems  int
 	callbacks      *callback.Sender
+	importer       *importer.Importer
 }
 
 // option is one change to the defaults of newTestClient.
@@ -75,6 +78,9 @@ func mediaRoot(dir string) option { return func(o *testOptions) { o.mediaRoot = 
 
 // maxBatchItems sets the most items of a batch.
 func maxBatchItems(n int) option { return func(o *testOptions) { o.maxBatchItems = n } }
+
+// withImporter sets the server's URL importer.
+func withImporter(im *importer.Importer) option { return func(o *testOptions) { o.importer = im } }
 
 // callbacks sets the callback sender of the server and the runner.
 func callbacks(s *callback.Sender) option { return func(o *testOptions) { o.callbacks = s } }
@@ -153,6 +159,8 @@ func newTestClient(t *testing.T, db *store.DB, opts ...option) *testEnv {
 		t.Fatalf("pipeline.New: %v", err)
 	}
 	jobs := &jobstore.Store{DB: db.DB}
+	pl.Extractor = &extract.Extractor{Blob: bucket, TempDir: t.TempDir()}
+	pl.Stages = jobs
 	r := &runner.Runner{Store: jobs, Pipeline: pl, NC: nc.NC, JS: nc.JS, Concurrency: 2, Logger: logger,
 		Callbacks: o.callbacks, CallbackBackoff: 20 * time.Millisecond}
 	if err := r.Setup(ctx); err != nil {
@@ -161,7 +169,7 @@ func newTestClient(t *testing.T, db *store.DB, opts ...option) *testEnv {
 
 	gs := platformserver.NewGRPCServer(platformserver.Options{Auth: authn, Logger: logger})
 	srv := &server.Server{Library: lib, Jobs: jobs, Runner: r, NC: nc.NC, Logger: logger,
-		MediaRoot: o.mediaRoot, MaxBatchItems: o.maxBatchItems, Callbacks: o.callbacks}
+		MediaRoot: o.mediaRoot, MaxBatchItems: o.maxBatchItems, Callbacks: o.callbacks, Importer: o.importer}
 	srv.Register(gs)
 	healthpb.RegisterHealthServer(gs, health.New().GRPC())
 	go func() { _ = gs.Serve(lis) }()

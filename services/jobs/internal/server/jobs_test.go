@@ -64,6 +64,7 @@ func TestAnalyzeRunsToSuccess(t *testing.T) {
 			fixture: fixtures.Cuts,
 			stages: []stage{
 				{"probe", done, ""},
+				{"extract_audio", done, ""},
 				{"vision", skipped, notAvailable("vision")},
 				{"audio", skipped, notAvailable("audio")},
 				{"transcribe", skipped, notAvailable("transcribe")},
@@ -82,6 +83,7 @@ func TestAnalyzeRunsToSuccess(t *testing.T) {
 			fixture: fixtures.NoAudio,
 			stages: []stage{
 				{"probe", done, ""},
+				{"extract_audio", skipped, "no audio stream"},
 				{"vision", skipped, notAvailable("vision")},
 				{"audio", skipped, "no audio stream"},
 				{"transcribe", skipped, "no audio stream"},
@@ -100,6 +102,7 @@ func TestAnalyzeRunsToSuccess(t *testing.T) {
 			fixture: fixtures.AudioOnly,
 			stages: []stage{
 				{"probe", done, ""},
+				{"extract_audio", done, ""},
 				{"vision", skipped, "no video stream"},
 				{"audio", skipped, notAvailable("audio")},
 				{"transcribe", skipped, notAvailable("transcribe")},

@@ -23,6 +23,7 @@ import (
 	"github.com/clipmesh/clipmesh/services/jobs/internal/callback"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/catalog"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/convert"
+	"github.com/clipmesh/clipmesh/services/jobs/internal/importer"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/jobstore"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/media"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/runner"
@@ -47,6 +48,8 @@ type Server struct {
 	// Callbacks checks callback URLs at submit (nil, or no secret: a
 	// callback_url is refused).
 	Callbacks *callback.Sender
+	// Importer fetches batch items named by url (nil: url items refused).
+	Importer *importer.Importer
 }
 
 // Register adds both services to s.
@@ -75,8 +78,11 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, jobstore.ErrNotFound), errors.Is(err, jobstore.ErrBatchNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, media.ErrInvalid), errors.Is(err, catalog.ErrTooLarge),
-		errors.Is(err, catalog.ErrInvalidArgument), errors.Is(err, jobstore.ErrInvalidArgument):
+		errors.Is(err, catalog.ErrInvalidArgument), errors.Is(err, jobstore.ErrInvalidArgument),
+		errors.Is(err, importer.ErrInvalid), errors.Is(err, importer.ErrNotConfigured):
 		return status.Error(codes.InvalidArgument, err.Error())
+	case errors.Is(err, importer.ErrUnavailable):
+		return status.Error(codes.Unavailable, err.Error())
 	}
 	s.Logger.ErrorContext(ctx, "internal error", "err", err)
 	return status.Error(codes.Internal, "internal error")
@@ -99,6 +105,26 @@ func writer(ctx context.Context) (string, error) {
 		return "", status.Error(codes.PermissionDenied, "the viewer role cannot change anything")
 	}
 	return p.Tenant, nil
+}
+
+// submitter is the caller's API key id (or "local"): the key whose
+// callback secret signs what it submits.
+func submitter(ctx context.Context) string {
+	p, _ := auth.FromContext(ctx)
+	return p.Subject
+}
+
+// GetCallbackSecret implements JobService.GetCallbackSecret.
+func (s *Server) GetCallbackSecret(ctx context.Context, _ *jobsv1.GetCallbackSecretRequest) (*jobsv1.GetCallbackSecretResponse, error) {
+	t, err := tenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.Callbacks == nil || len(s.Callbacks.Secret) == 0 {
+		return nil, status.Error(codes.FailedPrecondition, "callbacks are not configured on this server (CLIPMESH_CALLBACK_SECRET)")
+	}
+	sub := submitter(ctx)
+	return &jobsv1.GetCallbackSecretResponse{Secret: string(s.Callbacks.SecretFor(t, sub)), Submitter: sub}, nil
 }
 
 func validID(field, v, prefix string) error {
@@ -239,6 +265,7 @@ func (s *Server) Analyze(ctx context.Context, req *jobsv1.AnalyzeRequest) (*jobs
 	job := &jobsv1.Job{
 		Id: newJobID(), VideoId: req.GetVideoId(),
 		State: jobsv1.JobState_JOB_STATE_QUEUED, Priority: prio, Options: opts, CallbackUrl: req.GetCallbackUrl(),
+		Submitter: submitter(ctx),
 	}
 	job, created, err := s.Jobs.Create(ctx, t, job, key)
 	if err != nil {

@@ -2,6 +2,12 @@
 // (testdata/) and the metrics its tests report: accuracy and macro-F1 per
 // language beside a majority-class baseline.
 //
+// testdata/nlp.tsv: 336 sentences (56 situations, each written in en, es,
+// fr, de, pt and it) written for clipmesh, each with a gold sentiment,
+// emotion (or none) and topic, and the case it exercises; nlp_test.go
+// scores sentiment, emotions, taxonomy topics and zero-shot topics (the
+// taxonomy's names given as caller labels) on it.
+//
 // testdata/sentiment.tsv: 120 sentences (20 per language: en, es, fr, de,
 // pt, it) written for clipmesh, each with a gold sentiment label and the
 // case it exercises (plain, negation, contrast, intensifier, caps, emoji,
@@ -51,6 +57,30 @@ func parseTSV(r io.Reader) ([]Item, error) {
 		out = append(out, Item{Lang: f[0], Label: f[1], Case: f[2], Text: f[3]})
 	}
 	return out, sc.Err()
+}
+
+// Row is one line of a labelled set with any number of columns.
+type Row []string
+
+// ReadRows reads tab-separated lines of exactly n fields; blank lines and
+// lines starting with # are skipped.
+func ReadRows(path string, n int) ([]Row, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Row
+	for i, line := range strings.Split(string(b), "\n") {
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != n {
+			return nil, fmt.Errorf("%s:%d: want %d tab-separated fields, got %d", path, i+1, n, len(f))
+		}
+		out = append(out, Row(f))
+	}
+	return out, nil
 }
 
 // Scores are the metrics of a set of predictions.

@@ -1,6 +1,8 @@
 package keywords
 
 import (
+	txt "github.com/clipmesh/clipmesh/services/nlp/internal/text"
+
 	"math"
 	"strings"
 	"unicode"
@@ -31,20 +33,20 @@ const (
 // small lists written for clipmesh, lower-case.
 var (
 	claimWords = map[string]map[string]bool{
-		"en": words(`never always best worst everyone nobody everything nothing secret truth biggest only must mistake mistakes proven guaranteed impossible shocking`),
-		"es": words(`nunca siempre mejor peor todos nadie todo nada secreto verdad mayor único única error errores imposible increíble`),
-		"fr": words(`jamais toujours meilleur meilleure pire tout tous personne rien secret vérité seul seule erreur erreurs impossible incroyable`),
-		"de": words(`nie niemals immer beste besten schlechteste alle niemand alles nichts geheimnis wahrheit einzige fehler unmöglich unglaublich`),
-		"pt": words(`nunca sempre melhor pior todos ninguém tudo nada segredo verdade maior único única erro erros impossível incrível`),
-		"it": words(`mai sempre migliore peggiore tutti nessuno tutto niente segreto verità unico unica errore errori impossibile incredibile`),
+		"en": txt.Words(`never always best worst everyone nobody everything nothing secret truth biggest only must mistake mistakes proven guaranteed impossible shocking`),
+		"es": txt.Words(`nunca siempre mejor peor todos nadie todo nada secreto verdad mayor único única error errores imposible increíble`),
+		"fr": txt.Words(`jamais toujours meilleur meilleure pire tout tous personne rien secret vérité seul seule erreur erreurs impossible incroyable`),
+		"de": txt.Words(`nie niemals immer beste besten schlechteste alle niemand alles nichts geheimnis wahrheit einzige fehler unmöglich unglaublich`),
+		"pt": txt.Words(`nunca sempre melhor pior todos ninguém tudo nada segredo verdade maior único única erro erros impossível incrível`),
+		"it": txt.Words(`mai sempre migliore peggiore tutti nessuno tutto niente segreto verità unico unica errore errori impossibile incredibile`),
 	}
 	imperatives = map[string]map[string]bool{
-		"en": words(`stop look watch listen imagine try wait think remember check learn discover meet let don't forget see`),
-		"es": words(`mira mirad escucha imagina prueba espera piensa recuerda descubre aprende deja para olvida`),
-		"fr": words(`regarde regardez écoute écoutez imagine imaginez essaie essayez attends attendez pense retiens découvre découvrez arrête arrêtez oublie`),
-		"de": words(`schau schaut hör hört stell stellt probier probiert warte wartet denk merk entdecke lern hör vergiss`),
-		"pt": words(`olha olhe escuta escute imagina imagine experimenta espera espere pensa lembra descubra aprenda pare para esquece`),
-		"it": words(`guarda guardate ascolta ascoltate immagina prova aspetta pensa ricorda scopri impara smetti dimentica`),
+		"en": txt.Words(`stop look watch listen imagine try wait think remember check learn discover meet let don't forget see`),
+		"es": txt.Words(`mira mirad escucha imagina prueba espera piensa recuerda descubre aprende deja para olvida`),
+		"fr": txt.Words(`regarde regardez écoute écoutez imagine imaginez essaie essayez attends attendez pense retiens découvre découvrez arrête arrêtez oublie`),
+		"de": txt.Words(`schau schaut hör hört stell stellt probier probiert warte wartet denk merk entdecke lern hör vergiss`),
+		"pt": txt.Words(`olha olhe escuta escute imagina imagine experimenta espera espere pensa lembra descubra aprenda pare para esquece`),
+		"it": txt.Words(`guarda guardate ascolta ascoltate immagina prova aspetta pensa ricorda scopri impara smetti dimentica`),
 	}
 )
 

@@ -10,6 +10,8 @@
 package keywords
 
 import (
+	txt "github.com/clipmesh/clipmesh/services/nlp/internal/text"
+
 	"errors"
 	"fmt"
 	"regexp"
@@ -30,7 +32,8 @@ type Phrase struct {
 // Extract returns up to max key phrases of text in lang (ISO 639-1) ranked
 // by RAKE score, ties by first appearance; max ≤ 0 returns all.
 func Extract(text, lang string, max int) ([]Phrase, error) {
-	stop, ok := stopWords[lang]
+	stop := txt.StopWords(lang)
+	ok := stop != nil
 	if !ok {
 		return nil, fmt.Errorf("%w: %q", ErrUnsupported, lang)
 	}
@@ -156,7 +159,7 @@ func Questions(text string) []string {
 // a name, "New York" opening one is). lang may be any language; a known
 // one also excludes its stop words.
 func Names(text, lang string) []string {
-	stop := stopWords[lang]
+	stop := txt.StopWords(lang)
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range Sentences(text) {

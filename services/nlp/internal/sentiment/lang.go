@@ -20,8 +20,24 @@ type Rules struct {
 	Contrast []string
 }
 
-// rulesByLang are the word lists of the languages scored by Engine.
+// RulesFor returns lang's word lists (ok false for an unknown language).
+// English sentiment is scored by govader's own rules; its lists here serve
+// the other analysers (emotions) that need the same cues.
+func RulesFor(lang string) (Rules, bool) {
+	r, ok := rulesByLang[lang]
+	return r, ok
+}
+
+// rulesByLang are the word lists of the languages scored by Engine (and,
+// for "en", of the analysers other than govader).
 var rulesByLang = map[string]Rules{
+	"en": {
+		// "t" is the tail of n't once the tokenizer splits the apostrophe.
+		Negators: []string{"not", "no", "never", "t", "nothing", "nobody", "none", "neither", "nor", "without", "hardly", "cannot"},
+		Boost:    []string{"very", "so", "really", "extremely", "incredibly", "totally", "absolutely", "completely", "super", "truly", "deeply", "utterly", "too", "such", "most", "highly", "insanely"},
+		Damp:     []string{"slightly", "somewhat", "little", "bit", "barely", "kinda", "kind", "sort", "mildly", "fairly"},
+		Contrast: []string{"but", "however", "yet"},
+	},
 	"es": {
 		Negators: []string{"no", "nunca", "jamás", "nada", "ni", "tampoco", "nadie", "ningún", "ninguna", "ninguno", "sin"},
 		Boost:    []string{"muy", "mucho", "muchísimo", "tan", "totalmente", "realmente", "súper", "super", "increíblemente", "extremadamente", "demasiado", "absolutamente", "completamente", "sumamente", "re", "bien"},

@@ -90,6 +90,10 @@ type Producer struct {
 	Model string `json:"model"`
 	// Version is the engine library version.
 	Version string `json:"version"`
+	// Fallback is true when this producer replaced the preferred one.
+	Fallback bool `json:"fallback,omitempty"`
+	// Note explains a fallback or a limitation.
+	Note string `json:"note,omitempty"`
 }
 
 // String is "engine/model@version".
@@ -102,6 +106,9 @@ type Word struct {
 	Text  string  `json:"text"`
 	// Confidence is the engine's posterior probability of the word, in [0, 1].
 	Confidence float64 `json:"confidence"`
+	// Approximate is true when the times are estimated (spread over the
+	// segment in proportion to word length) rather than aligned.
+	Approximate bool `json:"approximate,omitempty"`
 }
 
 // Segment is a stretch of speech (an utterance between pauses). Times are
@@ -128,6 +135,9 @@ type Transcript struct {
 	// Reason explains an empty transcript (e.g. no speech found); empty
 	// otherwise.
 	Reason string `json:"reason,omitempty"`
+	// Producers are the other contributors: voice-activity detection,
+	// language identification, alignment.
+	Producers []Producer `json:"producers,omitempty"`
 }
 
 // Text is the text of all segments joined by spaces.
@@ -160,6 +170,13 @@ type Options struct {
 	// Progress, if set, is called with the fraction of the audio done, in
 	// [0, 1]; it may be called from several goroutines, never concurrently.
 	Progress func(done float64)
+	// Speech, when not nil, are the speech regions [start, end] in seconds
+	// found by a voice-activity detector, in order: the engine cuts the
+	// audio into chunks only in the pauses between them (so no chunk
+	// boundary splits a word) and skips audio outside them. An empty,
+	// non-nil Speech means the detector heard no speech. Nil lets the
+	// engine find pauses itself.
+	Speech [][2]float64
 }
 
 // Engine is a speech recognizer.

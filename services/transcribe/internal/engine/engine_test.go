@@ -59,7 +59,7 @@ func TestTranscriptText(t *testing.T) {
 	if tr.Text() != "hello there world" || len(tr.Words()) != 3 {
 		t.Errorf("Text %q, %d words", tr.Text(), len(tr.Words()))
 	}
-	if p := (Producer{"pocketsphinx", "m", "1"}).String(); p != "pocketsphinx/m@1" {
+	if p := (Producer{Engine: "pocketsphinx", Model: "m", Version: "1"}).String(); p != "pocketsphinx/m@1" {
 		t.Error(p)
 	}
 }

@@ -182,3 +182,46 @@ func splitOne(sp span, rms []float64, limit int) []span {
 	cut := best * frameLen
 	return append(splitOne(span{sp.start, cut}, rms, limit), splitOne(span{cut, sp.end}, rms, limit)...)
 }
+
+// spansFromSpeech turns a voice-activity detector's speech regions
+// [start, end] (seconds, in order) into utterances of x: regions closer
+// than minSilence seconds (0 means 0.5 s) are merged, so a chunk boundary
+// only falls in a pause at least that long; each utterance keeps up to
+// 0.5 s of the pause on either side; one longer than maxChunk seconds (0
+// means 30 s) is split at its quietest frame.
+func spansFromSpeech(x []float32, speech [][2]float64, minSilence, maxChunk float64) []span {
+	if minSilence <= 0 {
+		minSilence = 0.5
+	}
+	if maxChunk <= 0 {
+		maxChunk = 30
+	}
+	// 0.5 s measured best on the accuracy fixtures with -remove_silence no
+	// (corpus WER 0.2: 0.312, 0.3 s: 0.290, 0.5 s: 0.280): PocketSphinx
+	// wants some silence around an utterance, and Silero's regions are
+	// tight.
+	const pad = 0.5
+	toSample := func(t float64) int { return max(0, min(len(x), int(t*engine.SampleRate+0.5))) }
+	var merged [][2]float64
+	for _, r := range speech {
+		if r[1] <= r[0] {
+			continue
+		}
+		if n := len(merged); n > 0 && r[0]-merged[n-1][1] < minSilence {
+			merged[n-1][1] = max(merged[n-1][1], r[1])
+			continue
+		}
+		merged = append(merged, r)
+	}
+	var out []span
+	for _, r := range merged {
+		a, b := toSample(r[0]-pad), toSample(r[1]+pad)
+		if n := len(out); n > 0 && a < out[n-1].end {
+			a = out[n-1].end
+		}
+		if b > a {
+			out = append(out, span{a, b})
+		}
+	}
+	return splitLong(out, frameRMS(x), maxChunk)
+}

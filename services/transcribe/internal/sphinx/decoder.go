@@ -39,12 +39,34 @@ static int cm_decode(ps_decoder_t *ps, const int16 *data, size_t n, cm_seg *segs
 	if (it != NULL) ps_seg_free(it);
 	return i;
 }
+
+// cm_align_begin switches ps to a grammar (JSGF) accepting exactly the
+// words to align; 0 on success.
+static int cm_align_begin(ps_decoder_t *ps, const char *jsgf) {
+	if (ps_set_jsgf_string(ps, "cm_align", jsgf) < 0) return -1;
+	return ps_set_search(ps, "cm_align");
+}
+
+// cm_align_end goes back to the search prev and drops the grammar.
+static void cm_align_end(ps_decoder_t *ps, const char *prev) {
+	ps_set_search(ps, prev);
+	ps_unset_search(ps, "cm_align");
+}
+
+// cm_known reports whether word is in the dictionary.
+static int cm_known(ps_decoder_t *ps, const char *word) {
+	char *p = ps_lookup_word(ps, word);
+	if (p == NULL) return 0;
+	free(p);
+	return 1;
+}
 */
 import "C"
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"unsafe"
 )
 
@@ -96,6 +118,28 @@ func (d *decoder) close() {
 		C.ps_free(d.ps)
 		d.ps = nil
 	}
+}
+
+// known reports whether word is in the decoder's dictionary.
+func (d *decoder) known(word string) bool {
+	w := C.CString(word)
+	defer C.free(unsafe.Pointer(w))
+	return C.cm_known(d.ps, w) != 0
+}
+
+// align decodes pcm against a grammar accepting exactly words (all in the
+// dictionary), then restores the decoder's language-model search.
+func (d *decoder) align(pcm []int16, words []string) ([]rawWord, error) {
+	prev := C.GoString(C.ps_get_search(d.ps))
+	g := C.CString("#JSGF V1.0;\ngrammar cmalign;\npublic <utt> = " + strings.Join(words, " ") + " ;\n")
+	defer C.free(unsafe.Pointer(g))
+	if C.cm_align_begin(d.ps, g) != 0 {
+		return nil, errors.New("sphinx: alignment grammar refused")
+	}
+	p := C.CString(prev)
+	defer C.free(unsafe.Pointer(p))
+	defer C.cm_align_end(d.ps, p)
+	return d.decode(pcm)
 }
 
 // decode recognizes one utterance of 16 kHz int16 samples.

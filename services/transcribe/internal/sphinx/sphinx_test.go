@@ -41,6 +41,9 @@ func newEngine(t testing.TB, cfg Config) *Engine {
 // TestAccuracy measures WER against the references and Debian's
 // pocketsphinx_continuous (defaults) on the same files in the same run.
 func TestAccuracy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: real recognition of the fixtures")
+	}
 	fx := fixtures(t)
 	e := newEngine(t, DefaultConfig())
 
@@ -210,6 +213,9 @@ func TestMissingModel(t *testing.T) {
 // pauses) is cut into chunks, decoded by several decoders at once, gives
 // the same words as one decoder, and reports progress up to 1.
 func TestParallelAndProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: real recognition of the fixtures")
+	}
 	t.Parallel()
 	var joined []int16
 	pause := make([]int16, engine.SampleRate)

@@ -35,6 +35,11 @@ type FaceDetector interface {
 	Detect(img image.Image) ([]blazeface.Face, error)
 }
 
+// EyeChecker confirms a face's eyes (faces.EyeConfirmer).
+type EyeChecker interface {
+	Check(gray []byte, w, h int, f blazeface.Face) (faces.EyeCheck, error)
+}
+
 // Options configures a run.
 type Options struct {
 	Decode frames.Options // FFmpeg, FFprobe binaries; size and rate are set here
@@ -47,11 +52,18 @@ type Options struct {
 	FaceFPS float64
 	// Faces is nil to skip face detection.
 	Faces FaceDetector
+	// Eyes, if set, checks the eyes of every face found.
+	Eyes EyeChecker
 	// Thumbnails keeps candidate frames and picks one per scene.
 	Thumbnails bool
 	// Progress is called with frames done and the expected total (0 when
 	// unknown).
 	Progress func(done, total int64)
+	// OnTransition, if set, is called from the decoding goroutine with
+	// each shot boundary as soon as it is settled (scenes.Detector.Poll),
+	// in order, while decoding goes on. The final Result.Scenes may add
+	// boundaries near the end that had not settled.
+	OnTransition func(scenes.Transition)
 }
 
 // Second is one second of the per-second series.
@@ -175,7 +187,18 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 			if found, err = o.Faces.Detect(rgba); err != nil {
 				return fmt.Errorf("face detection: %w", err)
 			}
-			ft.Add(f.Index, f.Time, found)
+			var checks []faces.EyeCheck
+			if o.Eyes != nil && len(found) > 0 {
+				gray = f.Gray(gray)
+				for _, fc := range found {
+					c, err := o.Eyes.Check(gray, f.Width, f.Height, fc)
+					if err != nil {
+						return err
+					}
+					checks = append(checks, c)
+				}
+			}
+			ft.AddChecked(f.Index, f.Time, found, checks)
 			sec := int(f.Time)
 			for len(faceSecs) <= sec {
 				faceSecs = append(faceSecs, faceSec{})
@@ -222,7 +245,23 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 		}
 		return nil
 	}
-	dres, err := frames.Decode(ctx, path, dopts, sd.Add, ma.Add, qa.Add, st.Add, faceSink, progress)
+	// The probe's duration can be missing or wrong (a stream, a lying
+	// header): the length limit holds during decoding too.
+	limit := func(f *frames.Frame) error {
+		if l := o.Limits.MaxSeconds; l > 0 && f.Time > l {
+			return fmt.Errorf("%w: still decoding at %.1f s, the limit is %.0f s", ErrLimit, f.Time, l)
+		}
+		return nil
+	}
+	live := func(*frames.Frame) error {
+		if o.OnTransition != nil {
+			for _, t := range sd.Poll() {
+				o.OnTransition(t)
+			}
+		}
+		return nil
+	}
+	dres, err := frames.Decode(ctx, path, dopts, limit, sd.Add, live, ma.Add, qa.Add, st.Add, faceSink, progress)
 	if err != nil {
 		if !errors.Is(err, frames.ErrInvalid) || dres.Frames == 0 || ctx.Err() != nil {
 			return nil, err

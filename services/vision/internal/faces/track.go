@@ -13,18 +13,24 @@ type Detection struct {
 	Index int64
 	Time  float64
 	Face  blazeface.Face
+	// Eyes is the eye cascade's verdict (EyesUnchecked without one).
+	Eyes EyeCheck
 }
 
 // Track is a face followed across sampled frames within one scene.
 type Track struct {
-	ID                    int
-	Scene                 int
-	Start, End            float64
-	MeanSizeFraction      float64
-	ScreenTime            float64
-	Score                 float64
-	Detections            int
-	EyesVisibleFraction   float64
+	ID                  int
+	Scene               int
+	Start, End          float64
+	MeanSizeFraction    float64
+	ScreenTime          float64
+	Score               float64
+	Detections          int
+	EyesVisibleFraction float64
+	// EyesConfirmedFraction is the share of the detections checked by the
+	// eye cascade (EyesChecked of them) where it confirmed both eyes.
+	EyesConfirmedFraction float64
+	EyesChecked           int
 	CenterX, CenterY      float64
 	FirstIndex, LastIndex int64
 }
@@ -67,6 +73,18 @@ func NewTracker(w, h int, interval float64, o Options) *Tracker {
 
 // Add takes the faces found in one sampled frame.
 func (t *Tracker) Add(idx int64, tm float64, faces []blazeface.Face) {
+	t.AddChecked(idx, tm, faces, nil)
+}
+
+// AddChecked is Add with the eye cascade's verdict per face (eyes[i] for
+// faces[i]; nil or short: unchecked).
+func (t *Tracker) AddChecked(idx int64, tm float64, faces []blazeface.Face, eyes []EyeCheck) {
+	eyeOf := func(i int) EyeCheck {
+		if i < len(eyes) {
+			return eyes[i]
+		}
+		return EyesUnchecked
+	}
 	alive := t.open[:0]
 	for _, r := range t.open {
 		if tm-r.last.Time <= t.o.MaxGap+1e-9 {
@@ -93,7 +111,7 @@ func (t *Tracker) Add(idx int64, tm float64, faces []blazeface.Face) {
 			continue
 		}
 		usedR[p.r], usedF[p.f] = true, true
-		d := Detection{Index: idx, Time: tm, Face: faces[p.f]}
+		d := Detection{Index: idx, Time: tm, Face: faces[p.f], Eyes: eyeOf(p.f)}
 		r := t.open[p.r]
 		r.last, r.dets = d, append(r.dets, d)
 	}
@@ -101,7 +119,7 @@ func (t *Tracker) Add(idx int64, tm float64, faces []blazeface.Face) {
 		if usedF[fi] {
 			continue
 		}
-		d := Detection{Index: idx, Time: tm, Face: f}
+		d := Detection{Index: idx, Time: tm, Face: f, Eyes: eyeOf(fi)}
 		r := &raw{id: t.next, last: d, dets: []Detection{d}}
 		t.next++
 		t.open = append(t.open, r)
@@ -162,6 +180,13 @@ func (t *Tracker) summary(ds []Detection, scene int) Track {
 		if EyesVisible(f) {
 			eyes++
 		}
+		switch d.Eyes {
+		case EyesConfirmed:
+			tr.EyesChecked++
+			tr.EyesConfirmedFraction++
+		case EyesNotFound:
+			tr.EyesChecked++
+		}
 	}
 	n := float64(len(ds))
 	tr.MeanSizeFraction /= n
@@ -169,6 +194,9 @@ func (t *Tracker) summary(ds []Detection, scene int) Track {
 	tr.CenterX /= n
 	tr.CenterY /= n
 	tr.EyesVisibleFraction = float64(eyes) / n
+	if tr.EyesChecked > 0 {
+		tr.EyesConfirmedFraction /= float64(tr.EyesChecked)
+	}
 	return tr
 }
 

@@ -1,9 +1,7 @@
 package frames
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,14 +10,17 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/clipmesh/clipmesh/platform/ffmpegx"
 )
 
 // ErrNoVideo means the input is readable media without a video stream.
 var ErrNoVideo = errors.New("no video stream")
 
 // ErrInvalid is wrapped by every "this is not decodable media" error; the
-// message carries ffprobe's or ffmpeg's own reason.
-var ErrInvalid = errors.New("invalid media")
+// message carries ffprobe's or ffmpeg's own reason. It is ffmpegx's, so
+// every service of the mesh tells bad media apart the same way.
+var ErrInvalid = ffmpegx.ErrInvalid
 
 // Format is the pixel format of decoded frames.
 type Format int
@@ -130,22 +131,6 @@ type Result struct {
 
 // Probe asks ffprobe for the first video stream of path.
 func Probe(ctx context.Context, path string, opts Options) (Info, error) {
-	cmd := exec.CommandContext(ctx, opts.bin(opts.FFprobe, "ffprobe"), "-v", "error",
-		"-select_streams", "v:0",
-		"-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration",
-		"-of", "json", "--", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		if ctx.Err() != nil {
-			return Info{}, ctx.Err()
-		}
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return Info{}, fmt.Errorf("%w: %s", ErrInvalid, reason(stderr.String(), path))
-		}
-		return Info{}, fmt.Errorf("frames: running ffprobe: %w", err)
-	}
 	var out struct {
 		Streams []struct {
 			Width        int    `json:"width"`
@@ -159,8 +144,12 @@ func Probe(ctx context.Context, path string, opts Options) (Info, error) {
 			Duration string `json:"duration"`
 		} `json:"format"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-		return Info{}, fmt.Errorf("frames: parsing ffprobe output: %w", err)
+	if err := ffmpegx.ProbeJSON(ctx, opts.FFprobe, path, &out, "-select_streams", "v:0",
+		"-show_entries", "stream=width,height,avg_frame_rate,r_frame_rate,nb_frames,duration:format=duration"); err != nil {
+		if errors.Is(err, ErrInvalid) || ctx.Err() != nil {
+			return Info{}, err // the reason is the message: no prefix
+		}
+		return Info{}, fmt.Errorf("frames: %w", err)
 	}
 	if len(out.Streams) == 0 {
 		return Info{}, ErrNoVideo
@@ -241,7 +230,7 @@ func Decode(ctx context.Context, path string, opts Options, sinks ...Sink) (Resu
 	if err != nil {
 		return res, fmt.Errorf("frames: %w", err)
 	}
-	stderr := &tailBuffer{max: 8 << 10}
+	stderr := &ffmpegx.TailBuffer{}
 	cmd.Stderr = stderr
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -280,12 +269,27 @@ func Decode(ctx context.Context, path string, opts Options, sinks ...Sink) (Resu
 	case waitErr != nil:
 		var ee *exec.ExitError
 		if errors.As(waitErr, &ee) {
-			return res, fmt.Errorf("%w: stopped after frame %d: %s", ErrInvalid, res.Frames, reason(stderr.String(), path))
+			return res, fmt.Errorf("%w: stopped after frame %d (%.2f s): %s", ErrInvalid, res.Frames, float64(res.Frames)/res.FPS, ffmpegx.Reason(stderr.String(), path))
 		}
 		return res, fmt.Errorf("frames: ffmpeg: %w", waitErr)
 	}
 	if res.Frames == 0 {
-		return res, fmt.Errorf("%w: no frame decoded: %s", ErrInvalid, reason(stderr.String(), path))
+		return res, fmt.Errorf("%w: no frame decoded: %s", ErrInvalid, ffmpegx.Reason(stderr.String(), path))
+	}
+	// ffmpeg exits 0 on a file that ends early (a truncated MKV or
+	// faststart MP4: "File ended prematurely", "partial file"): compare
+	// what decoded with what the container declares.
+	if want := info.DurationSeconds * res.FPS; want > 0 {
+		short := want - float64(res.Frames)
+		msg := strings.TrimSpace(stderr.String())
+		if (msg != "" && short > max(res.FPS/2, want/50)) || short > max(res.FPS, want/10) {
+			reason := "the stream ends early"
+			if msg != "" {
+				reason = ffmpegx.Reason(msg, path)
+			}
+			return res, fmt.Errorf("%w: stopped after frame %d (%.2f s of the %.2f s declared): %s",
+				ErrInvalid, res.Frames, float64(res.Frames)/res.FPS, info.DurationSeconds, reason)
+		}
 	}
 	return res, nil
 }
@@ -304,32 +308,3 @@ func outSize(nw, nh, w, h int) (int, int) {
 	}
 	return max(w, 2), max(h, 2)
 }
-
-// reason condenses a tool's stderr into one line for an error message.
-func reason(stderr, path string) string {
-	s := strings.TrimSpace(strings.ReplaceAll(stderr, path, "input"))
-	if s == "" {
-		return "unreadable"
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > 3 {
-		lines = lines[len(lines)-3:]
-	}
-	return strings.Join(lines, "; ")
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = t.b[len(t.b)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return string(t.b) }

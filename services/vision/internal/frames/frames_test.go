@@ -4,6 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,5 +133,49 @@ func TestDecodeBadInput(t *testing.T) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestDecodeTruncatedTail cuts the cut fixture's bytes at 60% in containers
+// that keep their index up front (Matroska, faststart MP4): ffmpeg decodes
+// the head and exits 0, so only the comparison with the declared duration
+// tells the file stopped early. The frames that decoded are delivered and
+// the error says where it stopped.
+func TestDecodeTruncatedTail(t *testing.T) {
+	t.Parallel()
+	src := fixtures.MustPath(t, fixtures.Cuts)
+	for _, tc := range []struct{ name, ext string }{{"matroska", ".mkv"}, {"faststart mp4", ".mp4"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			full := filepath.Join(t.TempDir(), "full"+tc.ext)
+			if out, err := exec.Command("ffmpeg", "-nostdin", "-v", "error", "-i", src, "-c", "copy", "-movflags", "+faststart", full).CombinedOutput(); err != nil {
+				t.Fatalf("%v: %s", err, out)
+			}
+			data, err := os.ReadFile(full)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cut := filepath.Join(t.TempDir(), "cut"+tc.ext)
+			if err := os.WriteFile(cut, data[:len(data)*6/10], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var delivered int64
+			res, err := Decode(t.Context(), cut, Options{Width: 32}, func(*Frame) error { delivered++; return nil })
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), fmt.Sprintf("stopped after frame %d ", res.Frames)) {
+				t.Fatalf("err = %v, want ErrInvalid saying where it stopped", err)
+			}
+			total := int64(fixtures.CutsSeconds * fixtures.FPS)
+			if res.Frames != delivered || res.Frames < total/4 || res.Frames > total*9/10 {
+				t.Errorf("%d frames decoded (%d delivered) of %d", res.Frames, delivered, total)
+			}
+			if strings.Contains(err.Error(), cut) {
+				t.Errorf("error leaks the path: %v", err)
+			}
+			t.Log(err)
+		})
+	}
+	// The whole file is complete.
+	if _, err := Decode(t.Context(), src, Options{Width: 32}, func(*Frame) error { return nil }); err != nil {
+		t.Errorf("complete file: %v", err)
 	}
 }

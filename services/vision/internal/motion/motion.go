@@ -59,6 +59,10 @@ type Options struct {
 	MinSpeed float64
 	// Farneback are the flow parameters (default cv.DefaultFarneback).
 	Farneback *cv.FarnebackOptions
+	// MaxWidth is the widest frame the flow is computed on; wider frames
+	// are scaled down first (default 160: the flow's cost grows with the
+	// area, and speeds are in frame widths, so they do not change).
+	MaxWidth int
 }
 
 // Analyzer accumulates samples; it is not safe for concurrent use.
@@ -67,7 +71,8 @@ type Analyzer struct {
 	o        Options
 	prev     []byte
 	cur      []byte
-	w, h     int
+	w, h     int // flow size
+	inW, inH int // frame size
 	samples  []Sample
 	dx, dy   []float64
 	prevTime float64
@@ -85,6 +90,9 @@ func New(fps float64, o Options) *Analyzer {
 		fo := cv.DefaultFarneback
 		o.Farneback = &fo
 	}
+	if o.MaxWidth <= 0 {
+		o.MaxWidth = 160
+	}
 	return &Analyzer{fps: fps, o: o}
 }
 
@@ -94,11 +102,21 @@ func (a *Analyzer) Add(f *frames.Frame) error {
 	if f.Index%int64(a.o.Step) != 0 {
 		return nil
 	}
-	if a.prev != nil && (f.Width != a.w || f.Height != a.h) {
+	if a.prev != nil && (f.Width != a.inW || f.Height != a.inH) {
 		return errors.New("motion: frame size changed")
 	}
-	a.w, a.h = f.Width, f.Height
+	a.inW, a.inH = f.Width, f.Height
 	a.cur = f.Gray(a.cur)
+	a.w, a.h = f.Width, f.Height
+	if f.Width > a.o.MaxWidth {
+		a.w = a.o.MaxWidth
+		a.h = max(2, int(math.Round(float64(f.Height)*float64(a.w)/float64(f.Width))))
+		small, err := cv.Resize(a.cur, f.Width, f.Height, 1, a.w, a.h)
+		if err != nil {
+			return err
+		}
+		a.cur = small
+	}
 	if a.prev == nil {
 		a.prev = slices.Clone(a.cur)
 		a.prevTime = f.Time

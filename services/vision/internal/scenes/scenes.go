@@ -49,6 +49,8 @@ type Transition struct {
 	Start, End int64
 	// StartTime and EndTime are Start/FPS and End/FPS.
 	StartTime, EndTime float64
+	// BoundaryTime is Boundary()/FPS: when the new scene starts.
+	BoundaryTime float64
 	// Score is the evidence: the cut's score over its threshold, the
 	// dissolve's start-to-end histogram distance, or the fade's luma drop.
 	Score float64
@@ -104,6 +106,9 @@ type Options struct {
 	BlackLuma float64
 	// MinGradual is the shortest fade or dissolve in frames (default 3).
 	MinGradual int
+	// Settle is how many frames after its end a transition is reported
+	// by Poll (default two seconds of frames).
+	Settle int
 }
 
 func (o Options) withDefaults(fps float64) Options {
@@ -124,6 +129,9 @@ func (o Options) withDefaults(fps float64) Options {
 	}
 	if o.MinGradual <= 0 {
 		o.MinGradual = 3
+	}
+	if o.Settle <= 0 {
+		o.Settle = max(10, int(math.Round(2*fps)))
 	}
 	return o
 }
@@ -155,11 +163,16 @@ type Detector struct {
 	prevEdges []byte // edges of the previous frame
 	prevDil   []byte // dilated edges of the previous frame
 	prevCount int
+
+	// Live boundaries (Poll): the next frame count worth a decision, and
+	// the boundary frame of the last transition handed out.
+	nextPoll int
+	lastLive int64
 }
 
 // New returns a detector for frames at fps.
 func New(fps float64, o Options) *Detector {
-	return &Detector{fps: fps, o: o.withDefaults(fps)}
+	return &Detector{fps: fps, o: o.withDefaults(fps), lastLive: -1}
 }
 
 // ErrFrameSize is returned when frames change size mid-stream.
@@ -299,9 +312,46 @@ func (d *Detector) score(t int) float64 {
 	return (1-d.o.EdgeWeight)*d.histDist[t] + d.o.EdgeWeight*d.edgeRatio[t]
 }
 
+// Boundary is the frame a transition's new scene starts at: a cut's
+// frame, the middle of a gradual transition.
+func (t Transition) Boundary() int64 {
+	if t.Kind.Gradual() {
+		return (t.Start + t.End + 1) / 2
+	}
+	return t.Start
+}
+
+// Poll returns the transitions that have become settled since the last
+// call, in order, so they can be announced while decoding goes on. It runs
+// the same decision as Finish on the frames added so far and keeps those
+// ending at least Options.Settle frames before the newest frame: every
+// rule looks at most that far ahead (a cut at the next frame, a fade or a
+// dissolve at the end of its run), so a settled transition is also in
+// Finish's result unless a gradual transition longer than Settle frames
+// overlaps it. Decisions run once per second of video, and less often as
+// the stream grows (every 2% of it), so polling after every frame costs
+// O(frames) in all.
+func (d *Detector) Poll() []Transition {
+	n := len(d.hists)
+	if n < d.nextPoll {
+		return nil
+	}
+	d.nextPoll = n + max(int(math.Ceil(d.fps)), n/50)
+	var out []Transition
+	for _, t := range d.decide().Transitions {
+		if b := t.Boundary(); b > d.lastLive && t.End+int64(d.o.Settle) < int64(n) {
+			out = append(out, t)
+			d.lastLive = b
+		}
+	}
+	return out
+}
+
 // Finish decides on the frames added so far and returns the transitions
 // and scenes.
-func (d *Detector) Finish() Result {
+func (d *Detector) Finish() Result { return d.decide() }
+
+func (d *Detector) decide() Result {
 	n := len(d.hists)
 	res := Result{FPS: d.fps, Frames: int64(n)}
 	if n == 0 {
@@ -361,6 +411,7 @@ func (d *Detector) Finish() Result {
 	for i := range all {
 		all[i].StartTime = float64(all[i].Start) / d.fps
 		all[i].EndTime = float64(all[i].End) / d.fps
+		all[i].BoundaryTime = float64(all[i].Boundary()) / d.fps
 	}
 	res.Transitions = all
 	res.Scenes = d.scenes(all, scores)
@@ -445,10 +496,7 @@ func (d *Detector) scenes(ts []Transition, scores []float64) []Scene {
 	n := int64(len(d.hists))
 	bounds := []int64{0}
 	for _, t := range ts {
-		b := t.Start
-		if t.Kind.Gradual() {
-			b = (t.Start + t.End + 1) / 2
-		}
+		b := t.Boundary()
 		if b > bounds[len(bounds)-1] && b < n {
 			bounds = append(bounds, b)
 		}

@@ -149,3 +149,57 @@ func TestDissolve(t *testing.T) {
 		t.Errorf("no dissolve over [2, 3] in %+v", res.Transitions)
 	}
 }
+
+// TestPollLive decodes the cut and fade fixtures polling after every frame:
+// each transition of the final result is handed out once, in order, while
+// decoding goes on (within Settle frames plus a second of its end), and
+// Poll never hands out one that Finish drops.
+func TestPollLive(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{fixtures.Cuts, fixtures.Fade} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := fixtures.MustPath(t, name)
+			info, err := frames.Probe(t.Context(), path, frames.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := New(info.FPS, Options{})
+			type live struct {
+				tr Transition
+				at int64 // frames decoded when it was handed out
+			}
+			var got []live
+			var n int64
+			poll := func(*frames.Frame) error {
+				n++
+				for _, tr := range d.Poll() {
+					got = append(got, live{tr, n})
+				}
+				return nil
+			}
+			if _, err := frames.Decode(t.Context(), path, frames.Options{Width: 160, Probed: &info}, d.Add, poll); err != nil {
+				t.Fatal(err)
+			}
+			final := d.Finish().Transitions
+			if len(got) == 0 {
+				t.Fatalf("nothing handed out live; final %+v", final)
+			}
+			settle := int64(d.o.Settle)
+			for i, l := range got {
+				if i >= len(final) || final[i].Boundary() != l.tr.Boundary() || final[i].Kind != l.tr.Kind {
+					t.Fatalf("live transition %d %+v is not final %+v", i, l.tr, final)
+				}
+				if late := l.at - l.tr.End; late > settle+int64(info.FPS)+1 {
+					t.Errorf("transition %+v handed out %d frames after its end", l.tr, late)
+				}
+			}
+			// Only those too close to the end to settle are left for Finish.
+			for _, tr := range final[len(got):] {
+				if tr.End+settle < n-int64(info.FPS)-1 {
+					t.Errorf("transition %+v settled long before the end (%d frames) but was not handed out", tr, n)
+				}
+			}
+		})
+	}
+}

@@ -73,6 +73,12 @@ func (s *Server) result(ctx context.Context, r *analysis.Result, faceErr error) 
 	}
 	if faceErr == nil {
 		res.Producers = append(res.Producers, &commonv1.Producer{Engine: "onnxruntime", Version: ort.Version()})
+		eyes := &commonv1.Producer{Engine: "opencv", Version: cv.Version(), Model: "haarcascade_eye",
+			Note: "eyes confirmed at BlazeFace's eye keypoints on faces ≥ 40 px wide"}
+		if s.Eyes == nil {
+			eyes.Fallback, eyes.Note = true, "eyes not confirmed: the Haar eye cascade is missing (Debian package opencv-data)"
+		}
+		res.Producers = append(res.Producers, eyes)
 	}
 	if r.FPS > 0 {
 		res.Decode.Seconds = float64(r.Frames) / r.FPS
@@ -105,7 +111,8 @@ func (s *Server) result(ctx context.Context, r *analysis.Result, faceErr error) 
 		res.FaceTracks = append(res.FaceTracks, &visionv1.FaceTrack{TrackId: int32(t.ID), SceneIndex: int32(t.Scene),
 			Range: &commonv1.TimeRange{StartSeconds: t.Start, EndSeconds: t.End}, MeanSizeFraction: t.MeanSizeFraction,
 			ScreenTimeSeconds: t.ScreenTime, Score: t.Score, Detections: int32(t.Detections),
-			EyesVisibleFraction: t.EyesVisibleFraction, CenterX: t.CenterX, CenterY: t.CenterY})
+			EyesVisibleFraction: t.EyesVisibleFraction, CenterX: t.CenterX, CenterY: t.CenterY,
+			EyesConfirmedFraction: t.EyesConfirmedFraction, EyesChecked: int32(t.EyesChecked)})
 	}
 	for _, p := range r.Subject {
 		res.SubjectPoints = append(res.SubjectPoints, &visionv1.SubjectPoint{Seconds: p.Time, X: p.X, Y: p.Y})

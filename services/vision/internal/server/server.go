@@ -17,13 +17,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
-	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	visionv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
-	"github.com/clipmesh/clipmesh/platform/blobstore"
+	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/platform/natsx"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
 	"github.com/clipmesh/clipmesh/services/vision/internal/frames"
+	"github.com/clipmesh/clipmesh/services/vision/internal/scenes"
 )
 
 // Stage is the Progress.stage of every progress message.
@@ -35,23 +35,21 @@ const SceneSubject = "clipmesh.vision.v1.scene"
 // progressEvery is the least time between two progress messages.
 const progressEvery = 250 * time.Millisecond
 
-// errRequest marks a request that is invalid as such.
-var errRequest = errors.New("invalid request")
-
 // Server implements VisionService.
 type Server struct {
 	visionv1.UnimplementedVisionServiceServer
 
-	// Videos resolves video ids (the jobs service's VideoService).
-	Videos videosv1.VideoServiceClient
-	// Blob is the blob store holding the media and receiving thumbnails.
+	// Media resolves video ids (through the jobs service's VideoService,
+	// which checks the caller's tenant) to local files.
+	Media *mediasrc.Resolver
+	// Blob receives thumbnails (normally Media.Blob).
 	Blob *blob.Bucket
-	// TmpDir receives media downloaded from a remote blob store.
-	TmpDir string
 	// NC publishes scene events; nil publishes nothing.
 	NC *nats.Conn
 	// Faces loads the face detector.
 	Faces *faces.Engine
+	// Eyes confirms faces' eyes; nil skips the check (said in the result).
+	Eyes *faces.EyeConfirmer
 	// Limits refuse absurd videos.
 	Limits analysis.Limits
 	// Decode configures ffmpeg and ffprobe (zero: from PATH).
@@ -82,21 +80,6 @@ func (s *Server) AnalyzeVideo(req *visionv1.AnalyzeVideoRequest, stream grpc.Ser
 }
 
 func (s *Server) analyze(ctx context.Context, req *visionv1.AnalyzeVideoRequest, stream grpc.ServerStreamingServer[visionv1.AnalyzeVideoResponse]) (*visionv1.VisionResult, error) {
-	if req.GetVideoId() == "" {
-		return nil, fmt.Errorf("%w: video_id is required", errRequest)
-	}
-	resp, err := s.Videos.GetVideo(ctx, &videosv1.GetVideoRequest{VideoId: req.GetVideoId()})
-	if err != nil {
-		return nil, err
-	}
-	v := resp.GetVideo()
-	key := v.GetOriginal().GetKey()
-	if key == "" && v.GetSha256() != "" {
-		key = "videos/" + v.GetSha256()
-	}
-	if key == "" {
-		return nil, fmt.Errorf("video %s has no stored original", req.GetVideoId())
-	}
 	var last time.Time
 	send := func(fraction float64, msg string, force bool) error {
 		if now := time.Now(); force || now.Sub(last) >= progressEvery {
@@ -110,19 +93,25 @@ func (s *Server) analyze(ctx context.Context, req *visionv1.AnalyzeVideoRequest,
 	if err := send(0, "fetching media", true); err != nil {
 		return nil, err
 	}
-	path, cleanup, err := blobstore.Materialize(ctx, s.Blob, key, s.TmpDir)
+	media, err := s.Media.Resolve(ctx, req.GetVideoId(), nil)
 	if err != nil {
 		return nil, err
 	}
-	defer cleanup()
+	defer media.Close()
+	path, v := media.Path, media.Video
 
 	opts := analysis.Options{Decode: s.Decode, Limits: s.Limits, Thumbnails: req.GetIncludeThumbnails()}
 	det, faceErr := s.Faces.Detector()
 	if faceErr == nil {
 		opts.Faces = det
+		if s.Eyes != nil {
+			opts.Eyes = s.Eyes
+		}
 	} else {
 		s.Logger.WarnContext(ctx, "analysing without faces", "err", faceErr)
 	}
+	pub := &scenePublisher{s: s, ctx: ctx, videoID: req.GetVideoId(), sent: map[int64]bool{}}
+	opts.OnTransition = pub.live
 	var sendErr error
 	opts.Progress = func(done, total int64) {
 		if sendErr != nil {
@@ -152,7 +141,7 @@ func (s *Server) analyze(ctx context.Context, req *visionv1.AnalyzeVideoRequest,
 			return nil, err
 		}
 	}
-	s.publishScenes(ctx, req.GetVideoId(), res.GetScenes())
+	pub.rest(res.GetScenes())
 	if err := send(1, fmt.Sprintf("%d scenes", len(res.GetScenes())), true); err != nil {
 		return nil, err
 	}
@@ -193,21 +182,52 @@ func (s *Server) storeThumbnails(ctx context.Context, sha string, r *analysis.Re
 	return nil
 }
 
-// publishScenes publishes one SceneDetected per boundary (every scene but
-// the first, which starts with the video). Publishing is best effort: a
-// failure is logged, the analysis stands.
-func (s *Server) publishScenes(ctx context.Context, videoID string, scenes []*visionv1.Scene) {
-	if s.NC == nil {
+// scenePublisher publishes one SceneDetected per boundary (every scene but
+// the first, which starts with the video) on NATS, with the request's trace
+// context: each as soon as the detector settles it during decoding (live:
+// the scene's end, keyframe and thumbnail are not known yet and are left
+// unset), and at the end those that settled only then (complete).
+// Publishing is best effort: a failure is logged, the analysis stands.
+type scenePublisher struct {
+	s       *Server
+	ctx     context.Context
+	videoID string
+	sent    map[int64]bool // boundary frames published
+	failed  bool
+}
+
+func (p *scenePublisher) live(t scenes.Transition) {
+	b := t.Boundary()
+	p.publish(&visionv1.Scene{
+		Index: int32(len(p.sent) + 1), StartFrame: b,
+		Range:      &commonv1.TimeRange{StartSeconds: t.BoundaryTime},
+		Transition: transitions[t.Kind], Confidence: min(1, t.Score),
+	})
+}
+
+func (p *scenePublisher) rest(final []*visionv1.Scene) {
+	starts := map[int64]bool{}
+	for _, sc := range final {
+		starts[sc.GetStartFrame()] = true
+		if sc.GetIndex() > 0 && !p.sent[sc.GetStartFrame()] {
+			p.publish(sc)
+		}
+	}
+	for b := range p.sent {
+		if b > 0 && !starts[b] {
+			p.s.Logger.InfoContext(p.ctx, "a scene boundary published live is not in the final result", "video_id", p.videoID, "frame", b)
+		}
+	}
+}
+
+func (p *scenePublisher) publish(sc *visionv1.Scene) {
+	if p.s.NC == nil || p.failed {
 		return
 	}
-	for _, sc := range scenes {
-		if sc.GetIndex() == 0 {
-			continue
-		}
-		if err := natsx.Publish(ctx, s.NC, SceneSubject, &visionv1.SceneDetected{VideoId: videoID, Scene: sc}); err != nil {
-			s.Logger.WarnContext(ctx, "publishing scene", "err", err, "video_id", videoID)
-			return
-		}
+	p.sent[sc.GetStartFrame()] = true
+	if err := natsx.Publish(p.ctx, p.s.NC, SceneSubject, &visionv1.SceneDetected{VideoId: p.videoID, Scene: sc}); err != nil {
+		p.s.Logger.WarnContext(p.ctx, "publishing scene", "err", err, "video_id", p.videoID)
+		p.failed = true
 	}
 }
 
@@ -230,10 +250,10 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, frames.ErrNoVideo):
 		return status.Error(codes.InvalidArgument, "no video stream: the file has no video to analyse")
-	case errors.Is(err, frames.ErrInvalid), errors.Is(err, errRequest), errors.Is(err, analysis.ErrLimit):
+	case errors.Is(err, frames.ErrInvalid), errors.Is(err, mediasrc.ErrInvalidRequest), errors.Is(err, analysis.ErrLimit):
 		return status.Error(codes.InvalidArgument, err.Error())
-	case errors.Is(err, blobstore.ErrNotFound):
-		return status.Error(codes.NotFound, "media not found in the blob store")
+	case errors.Is(err, mediasrc.ErrNotFound):
+		return status.Error(codes.NotFound, err.Error())
 	}
 	s.Logger.ErrorContext(ctx, "internal error", "err", err)
 	return status.Error(codes.Internal, "internal error")

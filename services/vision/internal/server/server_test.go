@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"log/slog"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +17,13 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 	"gocloud.dev/blob"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
-	"google.golang.org/grpc/test/bufconn"
 	"google.golang.org/protobuf/proto"
 
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
@@ -30,6 +31,8 @@ import (
 	visionv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
 	"github.com/clipmesh/clipmesh/platform/blobstore"
 	"github.com/clipmesh/clipmesh/platform/fixtures"
+	"github.com/clipmesh/clipmesh/platform/mediasrc"
+	"github.com/clipmesh/clipmesh/platform/mediasrc/mediasrctest"
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/natsx"
 	"github.com/clipmesh/clipmesh/platform/ort"
@@ -38,47 +41,28 @@ import (
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
 )
 
-// fakeVideos is a VideoService holding a fixed set of videos.
-type fakeVideos struct {
-	videosv1.UnimplementedVideoServiceServer
-	videos map[string]*videosv1.Video
-}
-
-func (f *fakeVideos) GetVideo(_ context.Context, req *videosv1.GetVideoRequest) (*videosv1.GetVideoResponse, error) {
-	v, ok := f.videos[req.GetVideoId()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "video not found: %s", req.GetVideoId())
-	}
-	return &videosv1.GetVideoResponse{Video: v}, nil
-}
-
 type testEnv struct {
 	client visionv1.VisionServiceClient
 	bucket *blob.Bucket
 	nc     *nats.Conn
+	// videos are the stored videos by id.
+	videos map[string]*videosv1.Video
 }
 
 // newTestClient serves a VisionService and a fake VideoService on bufconn,
 // with an embedded NATS; files maps video ids to local files, stored in the
-// bucket under "videos/<id>" with sha256 "sha-<id>".
-func newTestClient(t *testing.T, files map[string]string, limits analysis.Limits) *testEnv {
+// bucket under "videos/<sha256>".
+func newTestClient(t *testing.T, files map[string]string, limits analysis.Limits, opts ...grpc.ServerOption) *testEnv {
 	t.Helper()
 	bucket, err := blobstore.Open(t.Context(), "", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = bucket.Close() })
-	fake := &fakeVideos{videos: map[string]*videosv1.Video{}}
+	fake := mediasrctest.NewVideos(bucket)
+	env := &testEnv{bucket: bucket, videos: map[string]*videosv1.Video{}}
 	for id, path := range files {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		key := "videos/" + id
-		if err := bucket.WriteAll(t.Context(), key, data, nil); err != nil {
-			t.Fatal(err)
-		}
-		fake.videos[id] = &videosv1.Video{Id: id, Sha256: "sha-" + id, Original: &commonv1.Artifact{Key: key, Kind: "original", SizeBytes: int64(len(data))}}
+		env.videos[id] = fake.Add(t, id, path)
 	}
 	conn, err := natsx.Connect(t.Context(), natsx.Options{StoreDir: t.TempDir(), Name: "vision-test", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -89,35 +73,31 @@ func newTestClient(t *testing.T, files map[string]string, limits analysis.Limits
 		defer cancel()
 		_ = conn.Close(ctx)
 	})
+	env.nc = conn.NC
 	dir, err := models.Dir("")
 	if err != nil {
 		t.Fatal(err)
 	}
 	engine := faces.NewEngine(dir, ort.Options{IntraOpThreads: 1})
 	t.Cleanup(func() { _ = engine.Close() })
-
-	lis := bufconn.Listen(1 << 20)
-	g := grpc.NewServer()
-	videosv1.RegisterVideoServiceServer(g, fake)
-	cc, err := grpc.NewClient("passthrough:///bufnet",
-		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)))
+	eyes, err := faces.NewEyeConfirmer("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = cc.Close() })
-	srv := &Server{
-		Videos: videosv1.NewVideoServiceClient(cc), Blob: bucket, TmpDir: t.TempDir(), NC: conn.NC,
-		Faces: engine, Limits: limits, Version: "test", Logger: slog.New(slog.DiscardHandler),
-	}
-	if err := srv.Ready(t.Context()); err != nil {
-		t.Fatalf("ready: %v", err)
-	}
-	srv.Register(g)
-	go func() { _ = g.Serve(lis) }()
-	t.Cleanup(g.Stop)
-	return &testEnv{client: visionv1.NewVisionServiceClient(cc), bucket: bucket, nc: conn.NC}
+	t.Cleanup(func() { _ = eyes.Close() })
+	cc := mediasrctest.Serve(t, fake, func(g grpc.ServiceRegistrar, cc *grpc.ClientConn) {
+		srv := &Server{
+			Eyes:  eyes,
+			Media: &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: bucket, TmpDir: t.TempDir()},
+			Blob:  bucket, NC: conn.NC, Faces: engine, Limits: limits, Version: "test", Logger: slog.New(slog.DiscardHandler),
+		}
+		if err := srv.Ready(t.Context()); err != nil {
+			t.Fatalf("ready: %v", err)
+		}
+		srv.Register(g)
+	}, opts...)
+	env.client = visionv1.NewVisionServiceClient(cc)
+	return env
 }
 
 // runAnalyze runs AnalyzeVideo to its end.
@@ -145,12 +125,16 @@ func runAnalyze(ctx context.Context, c visionv1.VisionServiceClient, req *vision
 	}
 }
 
-// faceVideo loops the models' face photo into a 3-second 25 fps video.
-func faceVideo(t *testing.T) string {
+// faceVideo loops a photo (the models' face photo when empty) into a
+// 3-second 25 fps video.
+func faceVideo(t *testing.T, photo string) string {
 	t.Helper()
+	if photo == "" {
+		photo = orttest.Model(t, "face-photo")
+	}
 	out := filepath.Join(t.TempDir(), "face.mp4")
 	cmd := exec.CommandContext(t.Context(), "ffmpeg", "-nostdin", "-v", "error", "-loop", "1", "-framerate", "25",
-		"-i", orttest.Model(t, "face-photo"), "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", out)
+		"-i", photo, "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("ffmpeg: %v: %s", err, b)
 	}
@@ -161,7 +145,7 @@ func TestAnalyzeVideo(t *testing.T) {
 	t.Parallel()
 	orttest.Init(t)
 	orttest.Model(t, faces.ModelName)
-	files := map[string]string{"face": faceVideo(t)}
+	files := map[string]string{"face": faceVideo(t, "")}
 	for _, name := range []string{fixtures.Cuts, fixtures.MovingSquare, fixtures.Still, fixtures.NoAudio, fixtures.AudioOnly, fixtures.Garbage} {
 		files[strings.TrimSuffix(name, filepath.Ext(name))] = fixtures.MustPath(t, name)
 	}
@@ -236,7 +220,7 @@ func TestAnalyzeVideo(t *testing.T) {
 		for _, p := range r.GetProducers() {
 			engines = append(engines, p.GetEngine())
 		}
-		if strings.Join(engines, ",") != "ffmpeg,opencv,clipmesh-vision,blazeface,onnxruntime" || r.GetProducer().GetFallback() {
+		if strings.Join(engines, ",") != "ffmpeg,opencv,clipmesh-vision,blazeface,onnxruntime,opencv" || r.GetProducer().GetFallback() {
 			t.Errorf("producers %v, overall %v", r.GetProducers(), r.GetProducer())
 		}
 		// Thumbnails: one per scene, inside it, stored in the bucket.
@@ -296,6 +280,9 @@ func TestAnalyzeVideo(t *testing.T) {
 			f.GetMeanSizeFraction() < 0.05 || f.GetMeanSizeFraction() > 0.6 || f.GetScore() < 0.75 {
 			t.Errorf("track %v", f)
 		}
+		if f.GetEyesChecked() < 5 || f.GetEyesConfirmedFraction() < 0.8 {
+			t.Errorf("eye cascade: %d checked, %.2f confirmed; want both open eyes confirmed", f.GetEyesChecked(), f.GetEyesConfirmedFraction())
+		}
 		if f.GetRange().GetStartSeconds() > 0.1 || f.GetRange().GetEndSeconds() < 2.4 {
 			t.Errorf("track range %v", f.GetRange())
 		}
@@ -307,7 +294,7 @@ func TestAnalyzeVideo(t *testing.T) {
 		if len(th) != len(r.GetScenes()) || len(th) == 0 {
 			t.Fatalf("thumbnails %v for %d scenes", th, len(r.GetScenes()))
 		}
-		if th[0].GetKey() != "thumbs/sha-face/0.jpg" || r.GetScenes()[0].GetThumbnail().GetKey() != th[0].GetKey() {
+		if th[0].GetKey() != "thumbs/"+env.videos["face"].GetSha256()+"/0.jpg" || r.GetScenes()[0].GetThumbnail().GetKey() != th[0].GetKey() {
 			t.Errorf("thumbnail %v, scene %v", th[0], r.GetScenes()[0])
 		}
 		data, err := env.bucket.ReadAll(t.Context(), th[0].GetKey())
@@ -360,5 +347,154 @@ func TestLimits(t *testing.T) {
 	_, _, err = runAnalyze(t.Context(), env.client, &visionv1.AnalyzeVideoRequest{VideoId: "still"})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "the limit is 2 s") {
 		t.Errorf("err %v", err)
+	}
+}
+
+// TestSceneEventsLive checks that a boundary is published on NATS while the
+// video is still being decoded, with the video id and the request's trace
+// context: a 15-second video with a cut at 2 s; the first event must come
+// before a progress message of the same run (decoding still going) and
+// before the result.
+func TestSceneEventsLive(t *testing.T) {
+	t.Parallel()
+	orttest.Init(t)
+	path := filepath.Join(t.TempDir(), "late.mp4")
+	out, err := exec.CommandContext(t.Context(), "ffmpeg", "-nostdin", "-v", "error",
+		"-f", "lavfi", "-i", "color=c=red:s=320x240:r=25:d=2",
+		"-f", "lavfi", "-i", "testsrc2=s=320x240:r=25:d=13",
+		"-filter_complex", "[0:v][1:v]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	// A fixed trace in the handler's context stands for the one otelgrpc
+	// extracts from the caller in production; W3C propagation is what
+	// platform/telemetry installs.
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	traceID := trace.TraceID{0x5c, 0xe1, 0x1e, 0x5e, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: traceID, SpanID: trace.SpanID{1, 2, 3, 4, 5, 6, 7, 8}, TraceFlags: trace.FlagsSampled})
+	traced := grpc.StreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		return h(srv, &ctxStream{ServerStream: ss, ctx: trace.ContextWithSpanContext(ss.Context(), sc)})
+	})
+	env := newTestClient(t, map[string]string{"late": path}, analysis.Limits{}, traced)
+
+	events := make(chan time.Time, 16)
+	var first *nats.Msg
+	sub, err := env.nc.Subscribe(SceneSubject, func(m *nats.Msg) {
+		if first == nil {
+			first = m
+		}
+		events <- time.Now()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := env.nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	st, err := env.client.AnalyzeVideo(t.Context(), &visionv1.AnalyzeVideoRequest{VideoId: "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var firstEvent time.Time
+	progressAfter := 0
+	var res *visionv1.VisionResult
+	for res == nil {
+		m, err := st.Recv()
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		select {
+		case at := <-events:
+			if firstEvent.IsZero() {
+				firstEvent = at
+			}
+		default:
+		}
+		if p := m.GetProgress(); p != nil && !firstEvent.IsZero() && p.GetFraction() < 0.99 {
+			progressAfter++
+		}
+		res = m.GetResult()
+	}
+	if firstEvent.IsZero() {
+		t.Fatal("no scene event before the result")
+	}
+	if progressAfter == 0 {
+		t.Error("the first scene event came after decoding ended: not live")
+	}
+	if sc := res.GetScenes(); len(sc) != 2 || sc[1].GetStartFrame() < 49 || sc[1].GetStartFrame() > 51 {
+		t.Fatalf("scenes %v, want a cut at frame 50", sc)
+	}
+	var ev visionv1.SceneDetected
+	if err := proto.Unmarshal(first.Data, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.GetVideoId() != "late" || ev.GetScene().GetStartFrame() != res.GetScenes()[1].GetStartFrame() ||
+		ev.GetScene().GetTransition() != visionv1.TransitionKind_TRANSITION_KIND_CUT || ev.GetScene().GetIndex() != 1 {
+		t.Errorf("event %v, final scene %v", &ev, res.GetScenes()[1])
+	}
+	if tp := first.Header.Get("traceparent"); !strings.Contains(tp, traceID.String()) {
+		t.Errorf("traceparent %q does not carry the request's trace %s", tp, traceID)
+	}
+	t.Logf("first event %v before the result; %d progress messages after it", time.Since(firstEvent), progressAfter)
+}
+
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *ctxStream) Context() context.Context { return s.ctx }
+
+// TestBadVideo: a file cut short is analysed as far as it decodes, the
+// result saying where it stopped; a stream with no declared duration is
+// still held to the length limit while decoding.
+func TestBadVideo(t *testing.T) {
+	t.Parallel()
+	orttest.Init(t)
+	dir := t.TempDir()
+	src := fixtures.MustPath(t, fixtures.Cuts)
+	mkv, raw := filepath.Join(dir, "full.mkv"), filepath.Join(dir, "video.h264")
+	for _, args := range [][]string{
+		{"-i", src, "-c", "copy", mkv},
+		{"-i", src, "-map", "0:v", "-c", "copy", "-bsf:v", "h264_mp4toannexb", raw},
+	} {
+		if out, err := exec.CommandContext(t.Context(), "ffmpeg", append([]string{"-nostdin", "-v", "error"}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %v: %v\n%s", args, err, out)
+		}
+	}
+	data, err := os.ReadFile(mkv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.mkv")
+	if err := os.WriteFile(cut, data[:len(data)*6/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	env := newTestClient(t, map[string]string{"cut": cut}, analysis.Limits{MaxSeconds: 600})
+	_, r, err := runAnalyze(t.Context(), env.client, &visionv1.AnalyzeVideoRequest{VideoId: "cut"})
+	if err != nil {
+		t.Fatalf("a truncated file should be analysed as far as it decodes: %v", err)
+	}
+	d := r.GetDecode()
+	t.Logf("decode %v", d)
+	if d.GetComplete() || !strings.Contains(d.GetError(), fmt.Sprintf("stopped after frame %d ", d.GetFrames())) ||
+		d.GetSeconds() < 4.5 || d.GetSeconds() > 9 {
+		t.Errorf("decode status %v: want incomplete, stopped between 4.5 and 9 s, saying where", d)
+	}
+	// The cuts before the break are found, within a frame (Matroska's
+	// millisecond timestamps may shift the 25 fps grid by one).
+	sc := r.GetScenes()
+	near := func(got, want int64) bool { return got >= want-1 && got <= want+1 }
+	if len(sc) != 3 || !near(sc[1].GetStartFrame(), fixtures.CutFrames[0]) || !near(sc[2].GetStartFrame(), fixtures.CutFrames[1]) {
+		t.Errorf("scenes of the decoded part %v, want cuts at %v", sc, fixtures.CutFrames[:2])
+	}
+
+	env = newTestClient(t, map[string]string{"raw": raw}, analysis.Limits{MaxSeconds: 5})
+	_, _, err = runAnalyze(t.Context(), env.client, &visionv1.AnalyzeVideoRequest{VideoId: "raw"})
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "the limit is 5 s") {
+		t.Errorf("12 s raw stream with no declared duration under a 5 s limit: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -140,7 +141,24 @@ type FuseResponse struct {
 	// Moments are candidate clips, best first.
 	Moments []*Moment `protobuf:"bytes,3,rep,name=moments,proto3" json:"moments,omitempty"`
 	// Factors lists the factors that contributed.
-	Factors       []string `protobuf:"bytes,4,rep,name=factors,proto3" json:"factors,omitempty"`
+	Factors []string `protobuf:"bytes,4,rep,name=factors,proto3" json:"factors,omitempty"`
+	// MissingFactors lists the factors left out because their modality or
+	// series was missing.
+	MissingFactors []string `protobuf:"bytes,5,rep,name=missing_factors,json=missingFactors,proto3" json:"missing_factors,omitempty"`
+	// Weights are the renormalised weights of the factors used (summing to
+	// 1), keyed by factor name.
+	Weights map[string]float64 `protobuf:"bytes,6,rep,name=weights,proto3" json:"weights,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// Timeline is the score of every second with each factor's contribution.
+	Timeline []*EngagementSecond `protobuf:"bytes,7,rep,name=timeline,proto3" json:"timeline,omitempty"`
+	// Moods is the visual mood of each scene, with its evidence.
+	Moods []*SceneMood `protobuf:"bytes,8,rep,name=moods,proto3" json:"moods,omitempty"`
+	// VideoId is the fused video.
+	VideoId string `protobuf:"bytes,9,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
+	// Inputs are the producers of the modality results fused (engine, model
+	// and version of each), stored with the result.
+	Inputs []*v15.ModalityStatus `protobuf:"bytes,10,rep,name=inputs,proto3" json:"inputs,omitempty"`
+	// JobId is the job that asked for the fusion, when one did.
+	JobId         string `protobuf:"bytes,11,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -203,20 +221,149 @@ func (x *FuseResponse) GetFactors() []string {
 	return nil
 }
 
+func (x *FuseResponse) GetMissingFactors() []string {
+	if x != nil {
+		return x.MissingFactors
+	}
+	return nil
+}
+
+func (x *FuseResponse) GetWeights() map[string]float64 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+func (x *FuseResponse) GetTimeline() []*EngagementSecond {
+	if x != nil {
+		return x.Timeline
+	}
+	return nil
+}
+
+func (x *FuseResponse) GetMoods() []*SceneMood {
+	if x != nil {
+		return x.Moods
+	}
+	return nil
+}
+
+func (x *FuseResponse) GetVideoId() string {
+	if x != nil {
+		return x.VideoId
+	}
+	return ""
+}
+
+func (x *FuseResponse) GetInputs() []*v15.ModalityStatus {
+	if x != nil {
+		return x.Inputs
+	}
+	return nil
+}
+
+func (x *FuseResponse) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+// EngagementSecond is the score of one second, [second, second+1).
+type EngagementSecond struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Second is the zero-based second.
+	Second int32 `protobuf:"varint,1,opt,name=second,proto3" json:"second,omitempty"`
+	// Score in [0, 1]; the sum of the contributions.
+	Score float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	// Contributions maps each factor used to weight × its normalised value.
+	Contributions map[string]float64 `protobuf:"bytes,3,rep,name=contributions,proto3" json:"contributions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EngagementSecond) Reset() {
+	*x = EngagementSecond{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EngagementSecond) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EngagementSecond) ProtoMessage() {}
+
+func (x *EngagementSecond) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EngagementSecond.ProtoReflect.Descriptor instead.
+func (*EngagementSecond) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *EngagementSecond) GetSecond() int32 {
+	if x != nil {
+		return x.Second
+	}
+	return 0
+}
+
+func (x *EngagementSecond) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *EngagementSecond) GetContributions() map[string]float64 {
+	if x != nil {
+		return x.Contributions
+	}
+	return nil
+}
+
 // Moment is a candidate clip.
 type Moment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Range is the moment's time span.
 	Range *v15.TimeRange `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
 	// Score is the virality score in [0, 1].
-	Score         float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	Score float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	// Hook is how strongly the first seconds grab, in [0, 1].
+	Hook float64 `protobuf:"fixed64,3,opt,name=hook,proto3" json:"hook,omitempty"`
+	// Completeness is 1 for a whole thought (starts and ends with a sentence).
+	Completeness float64 `protobuf:"fixed64,4,opt,name=completeness,proto3" json:"completeness,omitempty"`
+	// Peak is the highest rescaled engagement inside, in [0, 1].
+	Peak float64 `protobuf:"fixed64,5,opt,name=peak,proto3" json:"peak,omitempty"`
+	// Mean is the mean rescaled engagement inside, in [0, 1].
+	Mean float64 `protobuf:"fixed64,6,opt,name=mean,proto3" json:"mean,omitempty"`
+	// Pacing is 1 minus the longest dead stretch over the length.
+	Pacing float64 `protobuf:"fixed64,7,opt,name=pacing,proto3" json:"pacing,omitempty"`
+	// Reasons name the factors that lift the moment most above the video's
+	// average, strongest first.
+	Reasons []string `protobuf:"bytes,8,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	// TitleHint is the opening words spoken in the moment, when there is a
+	// transcript.
+	TitleHint     string `protobuf:"bytes,9,opt,name=title_hint,json=titleHint,proto3" json:"title_hint,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Moment) Reset() {
 	*x = Moment{}
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[2]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -228,7 +375,7 @@ func (x *Moment) String() string {
 func (*Moment) ProtoMessage() {}
 
 func (x *Moment) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[2]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -241,7 +388,7 @@ func (x *Moment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Moment.ProtoReflect.Descriptor instead.
 func (*Moment) Descriptor() ([]byte, []int) {
-	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{2}
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Moment) GetRange() *v15.TimeRange {
@@ -258,6 +405,211 @@ func (x *Moment) GetScore() float64 {
 	return 0
 }
 
+func (x *Moment) GetHook() float64 {
+	if x != nil {
+		return x.Hook
+	}
+	return 0
+}
+
+func (x *Moment) GetCompleteness() float64 {
+	if x != nil {
+		return x.Completeness
+	}
+	return 0
+}
+
+func (x *Moment) GetPeak() float64 {
+	if x != nil {
+		return x.Peak
+	}
+	return 0
+}
+
+func (x *Moment) GetMean() float64 {
+	if x != nil {
+		return x.Mean
+	}
+	return 0
+}
+
+func (x *Moment) GetPacing() float64 {
+	if x != nil {
+		return x.Pacing
+	}
+	return 0
+}
+
+func (x *Moment) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *Moment) GetTitleHint() string {
+	if x != nil {
+		return x.TitleHint
+	}
+	return ""
+}
+
+// SceneMood is the visual mood of one scene.
+type SceneMood struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Range is the scene's time span.
+	Range *v15.TimeRange `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
+	// Mood is calm, energetic, tense, joyful or sad.
+	Mood string `protobuf:"bytes,2,opt,name=mood,proto3" json:"mood,omitempty"`
+	// Confidence is the softmax probability of the mood among the five.
+	Confidence float64 `protobuf:"fixed64,3,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	// Scores maps every mood to its rule-table score.
+	Scores map[string]float64 `protobuf:"bytes,4,rep,name=scores,proto3" json:"scores,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// Evidence lists each feature used and what it added to each mood.
+	Evidence      []*MoodEvidence `protobuf:"bytes,5,rep,name=evidence,proto3" json:"evidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SceneMood) Reset() {
+	*x = SceneMood{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SceneMood) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SceneMood) ProtoMessage() {}
+
+func (x *SceneMood) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SceneMood.ProtoReflect.Descriptor instead.
+func (*SceneMood) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SceneMood) GetRange() *v15.TimeRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *SceneMood) GetMood() string {
+	if x != nil {
+		return x.Mood
+	}
+	return ""
+}
+
+func (x *SceneMood) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
+func (x *SceneMood) GetScores() map[string]float64 {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *SceneMood) GetEvidence() []*MoodEvidence {
+	if x != nil {
+		return x.Evidence
+	}
+	return nil
+}
+
+// MoodEvidence is one feature's part in a scene's mood.
+type MoodEvidence struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Feature is warmth, saturation, brightness, motion, audio or a face
+	// emotion.
+	Feature string `protobuf:"bytes,1,opt,name=feature,proto3" json:"feature,omitempty"`
+	// Value is the measured input.
+	Value float64 `protobuf:"fixed64,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Signal is the value centred to [-1, 1].
+	Signal float64 `protobuf:"fixed64,3,opt,name=signal,proto3" json:"signal,omitempty"`
+	// Contributions maps each mood to coefficient × signal.
+	Contributions map[string]float64 `protobuf:"bytes,4,rep,name=contributions,proto3" json:"contributions,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MoodEvidence) Reset() {
+	*x = MoodEvidence{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MoodEvidence) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MoodEvidence) ProtoMessage() {}
+
+func (x *MoodEvidence) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MoodEvidence.ProtoReflect.Descriptor instead.
+func (*MoodEvidence) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MoodEvidence) GetFeature() string {
+	if x != nil {
+		return x.Feature
+	}
+	return ""
+}
+
+func (x *MoodEvidence) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *MoodEvidence) GetSignal() float64 {
+	if x != nil {
+		return x.Signal
+	}
+	return 0
+}
+
+func (x *MoodEvidence) GetContributions() map[string]float64 {
+	if x != nil {
+		return x.Contributions
+	}
+	return nil
+}
+
 // GetDetailedRequest names the video.
 type GetDetailedRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -269,7 +621,7 @@ type GetDetailedRequest struct {
 
 func (x *GetDetailedRequest) Reset() {
 	*x = GetDetailedRequest{}
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[3]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -281,7 +633,7 @@ func (x *GetDetailedRequest) String() string {
 func (*GetDetailedRequest) ProtoMessage() {}
 
 func (x *GetDetailedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[3]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -294,7 +646,7 @@ func (x *GetDetailedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDetailedRequest.ProtoReflect.Descriptor instead.
 func (*GetDetailedRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{3}
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetDetailedRequest) GetVideoId() string {
@@ -311,15 +663,38 @@ type GetDetailedResponse struct {
 	VideoId string `protobuf:"bytes,1,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
 	// Engagement summarises the engagement timeline.
 	Engagement *EngagementSummary `protobuf:"bytes,2,opt,name=engagement,proto3" json:"engagement,omitempty"`
-	// Modalities says which modalities contributed.
-	Modalities    []*v15.ModalityStatus `protobuf:"bytes,3,rep,name=modalities,proto3" json:"modalities,omitempty"`
+	// Modalities says which modalities contributed, with their producers.
+	Modalities []*v15.ModalityStatus `protobuf:"bytes,3,rep,name=modalities,proto3" json:"modalities,omitempty"`
+	// Video is the container and stream metadata (from ffprobe).
+	Video *VideoDetails `protobuf:"bytes,4,opt,name=video,proto3" json:"video,omitempty"`
+	// Audio is the audio quality.
+	Audio *AudioDetails `protobuf:"bytes,5,opt,name=audio,proto3" json:"audio,omitempty"`
+	// Quality is the picture quality.
+	Quality *QualityDetails `protobuf:"bytes,6,opt,name=quality,proto3" json:"quality,omitempty"`
+	// Content is the information density and complexity.
+	Content *ContentDetails `protobuf:"bytes,7,opt,name=content,proto3" json:"content,omitempty"`
+	// Emotions are the dominant emotion and the distribution.
+	Emotions *EmotionDetails `protobuf:"bytes,8,opt,name=emotions,proto3" json:"emotions,omitempty"`
+	// Topics are the distinct topics, most mentioned first.
+	Topics []*TopicShare `protobuf:"bytes,9,rep,name=topics,proto3" json:"topics,omitempty"`
+	// Moods is the visual mood of each scene.
+	Moods []*SceneMood `protobuf:"bytes,10,rep,name=moods,proto3" json:"moods,omitempty"`
+	// Producer names the fusion version and weights.
+	Producer *v15.Producer `protobuf:"bytes,11,opt,name=producer,proto3" json:"producer,omitempty"`
+	// Missing names the figures not computed for lack of input, as
+	// "section.figure".
+	Missing []string `protobuf:"bytes,12,rep,name=missing,proto3" json:"missing,omitempty"`
+	// JobId is the job that produced the fusion, when one did.
+	JobId string `protobuf:"bytes,13,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
+	// CreateTime is when the fusion was stored.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetDetailedResponse) Reset() {
 	*x = GetDetailedResponse{}
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[4]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +706,7 @@ func (x *GetDetailedResponse) String() string {
 func (*GetDetailedResponse) ProtoMessage() {}
 
 func (x *GetDetailedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[4]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +719,7 @@ func (x *GetDetailedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDetailedResponse.ProtoReflect.Descriptor instead.
 func (*GetDetailedResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{4}
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetDetailedResponse) GetVideoId() string {
@@ -368,20 +743,104 @@ func (x *GetDetailedResponse) GetModalities() []*v15.ModalityStatus {
 	return nil
 }
 
+func (x *GetDetailedResponse) GetVideo() *VideoDetails {
+	if x != nil {
+		return x.Video
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetAudio() *AudioDetails {
+	if x != nil {
+		return x.Audio
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetQuality() *QualityDetails {
+	if x != nil {
+		return x.Quality
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetContent() *ContentDetails {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetEmotions() *EmotionDetails {
+	if x != nil {
+		return x.Emotions
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetTopics() []*TopicShare {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetMoods() []*SceneMood {
+	if x != nil {
+		return x.Moods
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetProducer() *v15.Producer {
+	if x != nil {
+		return x.Producer
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetMissing() []string {
+	if x != nil {
+		return x.Missing
+	}
+	return nil
+}
+
+func (x *GetDetailedResponse) GetJobId() string {
+	if x != nil {
+		return x.JobId
+	}
+	return ""
+}
+
+func (x *GetDetailedResponse) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // EngagementSummary summarises the per-second series.
 type EngagementSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Avg is the mean score.
 	Avg float64 `protobuf:"fixed64,1,opt,name=avg,proto3" json:"avg,omitempty"`
 	// Series is the score per second.
-	Series        []float64 `protobuf:"fixed64,2,rep,packed,name=series,proto3" json:"series,omitempty"`
+	Series []float64 `protobuf:"fixed64,2,rep,packed,name=series,proto3" json:"series,omitempty"`
+	// Max is the highest score.
+	Max float64 `protobuf:"fixed64,3,opt,name=max,proto3" json:"max,omitempty"`
+	// Peaks are the local maxima above mean + 1 standard deviation, highest
+	// first, at least 5 s apart.
+	Peaks []*EngagementPeak `protobuf:"bytes,4,rep,name=peaks,proto3" json:"peaks,omitempty"`
+	// Factors lists the factors that contributed.
+	Factors       []string `protobuf:"bytes,5,rep,name=factors,proto3" json:"factors,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *EngagementSummary) Reset() {
 	*x = EngagementSummary{}
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[5]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -393,7 +852,7 @@ func (x *EngagementSummary) String() string {
 func (*EngagementSummary) ProtoMessage() {}
 
 func (x *EngagementSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[5]
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -406,7 +865,7 @@ func (x *EngagementSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EngagementSummary.ProtoReflect.Descriptor instead.
 func (*EngagementSummary) Descriptor() ([]byte, []int) {
-	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{5}
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *EngagementSummary) GetAvg() float64 {
@@ -423,11 +882,1020 @@ func (x *EngagementSummary) GetSeries() []float64 {
 	return nil
 }
 
+func (x *EngagementSummary) GetMax() float64 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
+func (x *EngagementSummary) GetPeaks() []*EngagementPeak {
+	if x != nil {
+		return x.Peaks
+	}
+	return nil
+}
+
+func (x *EngagementSummary) GetFactors() []string {
+	if x != nil {
+		return x.Factors
+	}
+	return nil
+}
+
+// EngagementPeak is a local maximum of the engagement.
+type EngagementPeak struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Second is the zero-based second.
+	Second int32 `protobuf:"varint,1,opt,name=second,proto3" json:"second,omitempty"`
+	// Score is the engagement there.
+	Score         float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EngagementPeak) Reset() {
+	*x = EngagementPeak{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EngagementPeak) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EngagementPeak) ProtoMessage() {}
+
+func (x *EngagementPeak) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EngagementPeak.ProtoReflect.Descriptor instead.
+func (*EngagementPeak) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *EngagementPeak) GetSecond() int32 {
+	if x != nil {
+		return x.Second
+	}
+	return 0
+}
+
+func (x *EngagementPeak) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// VideoDetails is what ffprobe found.
+type VideoDetails struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// DurationSeconds is the media duration.
+	DurationSeconds float64 `protobuf:"fixed64,1,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
+	// Fps is the average frame rate.
+	Fps float64 `protobuf:"fixed64,2,opt,name=fps,proto3" json:"fps,omitempty"`
+	// Width in pixels.
+	Width int32 `protobuf:"varint,3,opt,name=width,proto3" json:"width,omitempty"`
+	// Height in pixels.
+	Height int32 `protobuf:"varint,4,opt,name=height,proto3" json:"height,omitempty"`
+	// Resolution is "WIDTHxHEIGHT".
+	Resolution string `protobuf:"bytes,5,opt,name=resolution,proto3" json:"resolution,omitempty"`
+	// BitRate is the overall bit rate in bits per second.
+	BitRate int64 `protobuf:"varint,6,opt,name=bit_rate,json=bitRate,proto3" json:"bit_rate,omitempty"`
+	// Codec is the video codec, e.g. "h264".
+	Codec string `protobuf:"bytes,7,opt,name=codec,proto3" json:"codec,omitempty"`
+	// AudioCodec is the audio codec, empty without audio.
+	AudioCodec string `protobuf:"bytes,8,opt,name=audio_codec,json=audioCodec,proto3" json:"audio_codec,omitempty"`
+	// FormatName is the container format.
+	FormatName    string `protobuf:"bytes,9,opt,name=format_name,json=formatName,proto3" json:"format_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VideoDetails) Reset() {
+	*x = VideoDetails{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VideoDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VideoDetails) ProtoMessage() {}
+
+func (x *VideoDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VideoDetails.ProtoReflect.Descriptor instead.
+func (*VideoDetails) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *VideoDetails) GetDurationSeconds() float64 {
+	if x != nil {
+		return x.DurationSeconds
+	}
+	return 0
+}
+
+func (x *VideoDetails) GetFps() float64 {
+	if x != nil {
+		return x.Fps
+	}
+	return 0
+}
+
+func (x *VideoDetails) GetWidth() int32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *VideoDetails) GetHeight() int32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *VideoDetails) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
+}
+
+func (x *VideoDetails) GetBitRate() int64 {
+	if x != nil {
+		return x.BitRate
+	}
+	return 0
+}
+
+func (x *VideoDetails) GetCodec() string {
+	if x != nil {
+		return x.Codec
+	}
+	return ""
+}
+
+func (x *VideoDetails) GetAudioCodec() string {
+	if x != nil {
+		return x.AudioCodec
+	}
+	return ""
+}
+
+func (x *VideoDetails) GetFormatName() string {
+	if x != nil {
+		return x.FormatName
+	}
+	return ""
+}
+
+// AudioDetails is the audio quality of the whole track.
+type AudioDetails struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SnrDb is the signal-to-noise ratio estimate.
+	SnrDb float64 `protobuf:"fixed64,1,opt,name=snr_db,json=snrDb,proto3" json:"snr_db,omitempty"`
+	// DynamicRangeLu is the short-term loudness spread (95th - 5th percentile).
+	DynamicRangeLu float64 `protobuf:"fixed64,2,opt,name=dynamic_range_lu,json=dynamicRangeLu,proto3" json:"dynamic_range_lu,omitempty"`
+	// IntegratedLufs is the EBU R128 integrated loudness.
+	IntegratedLufs float64 `protobuf:"fixed64,3,opt,name=integrated_lufs,json=integratedLufs,proto3" json:"integrated_lufs,omitempty"`
+	// LoudnessRangeLu is the EBU R128 loudness range.
+	LoudnessRangeLu float64 `protobuf:"fixed64,4,opt,name=loudness_range_lu,json=loudnessRangeLu,proto3" json:"loudness_range_lu,omitempty"`
+	// TruePeakDbtp is the true peak.
+	TruePeakDbtp float64 `protobuf:"fixed64,5,opt,name=true_peak_dbtp,json=truePeakDbtp,proto3" json:"true_peak_dbtp,omitempty"`
+	// VocalActivityRatio is the share of the duration with speech.
+	VocalActivityRatio float64 `protobuf:"fixed64,6,opt,name=vocal_activity_ratio,json=vocalActivityRatio,proto3" json:"vocal_activity_ratio,omitempty"`
+	// QualityScore in [0, 1] = 0.4 snr + 0.2 dynamic range + 0.4 loudness
+	// (see the service README).
+	QualityScore float64 `protobuf:"fixed64,7,opt,name=quality_score,json=qualityScore,proto3" json:"quality_score,omitempty"`
+	// SnrScore, DynamicRangeScore and LoudnessScore are its parts, in [0, 1].
+	SnrScore float64 `protobuf:"fixed64,8,opt,name=snr_score,json=snrScore,proto3" json:"snr_score,omitempty"`
+	// DynamicRangeScore is 1 inside 6-12 LU.
+	DynamicRangeScore float64 `protobuf:"fixed64,9,opt,name=dynamic_range_score,json=dynamicRangeScore,proto3" json:"dynamic_range_score,omitempty"`
+	// LoudnessScore is 1 at -14 LUFS.
+	LoudnessScore float64 `protobuf:"fixed64,10,opt,name=loudness_score,json=loudnessScore,proto3" json:"loudness_score,omitempty"`
+	// TempoBpm is the estimated tempo, 0 without rhythm.
+	TempoBpm      float64 `protobuf:"fixed64,11,opt,name=tempo_bpm,json=tempoBpm,proto3" json:"tempo_bpm,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AudioDetails) Reset() {
+	*x = AudioDetails{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AudioDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AudioDetails) ProtoMessage() {}
+
+func (x *AudioDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AudioDetails.ProtoReflect.Descriptor instead.
+func (*AudioDetails) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *AudioDetails) GetSnrDb() float64 {
+	if x != nil {
+		return x.SnrDb
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetDynamicRangeLu() float64 {
+	if x != nil {
+		return x.DynamicRangeLu
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetIntegratedLufs() float64 {
+	if x != nil {
+		return x.IntegratedLufs
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetLoudnessRangeLu() float64 {
+	if x != nil {
+		return x.LoudnessRangeLu
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetTruePeakDbtp() float64 {
+	if x != nil {
+		return x.TruePeakDbtp
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetVocalActivityRatio() float64 {
+	if x != nil {
+		return x.VocalActivityRatio
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetQualityScore() float64 {
+	if x != nil {
+		return x.QualityScore
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetSnrScore() float64 {
+	if x != nil {
+		return x.SnrScore
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetDynamicRangeScore() float64 {
+	if x != nil {
+		return x.DynamicRangeScore
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetLoudnessScore() float64 {
+	if x != nil {
+		return x.LoudnessScore
+	}
+	return 0
+}
+
+func (x *AudioDetails) GetTempoBpm() float64 {
+	if x != nil {
+		return x.TempoBpm
+	}
+	return 0
+}
+
+// QualityDetails is the mean picture quality.
+type QualityDetails struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sharpness is the variance of the Laplacian.
+	Sharpness float64 `protobuf:"fixed64,1,opt,name=sharpness,proto3" json:"sharpness,omitempty"`
+	// Colorfulness is Hasler and Süsstrunk's measure.
+	Colorfulness float64 `protobuf:"fixed64,2,opt,name=colorfulness,proto3" json:"colorfulness,omitempty"`
+	// Contrast is the RMS contrast in [0, 1].
+	Contrast float64 `protobuf:"fixed64,3,opt,name=contrast,proto3" json:"contrast,omitempty"`
+	// Brightness is the mean luma in [0, 1].
+	Brightness float64 `protobuf:"fixed64,4,opt,name=brightness,proto3" json:"brightness,omitempty"`
+	// Noise is the Immerkær noise estimate (luma levels).
+	Noise         float64 `protobuf:"fixed64,5,opt,name=noise,proto3" json:"noise,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QualityDetails) Reset() {
+	*x = QualityDetails{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QualityDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QualityDetails) ProtoMessage() {}
+
+func (x *QualityDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QualityDetails.ProtoReflect.Descriptor instead.
+func (*QualityDetails) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *QualityDetails) GetSharpness() float64 {
+	if x != nil {
+		return x.Sharpness
+	}
+	return 0
+}
+
+func (x *QualityDetails) GetColorfulness() float64 {
+	if x != nil {
+		return x.Colorfulness
+	}
+	return 0
+}
+
+func (x *QualityDetails) GetContrast() float64 {
+	if x != nil {
+		return x.Contrast
+	}
+	return 0
+}
+
+func (x *QualityDetails) GetBrightness() float64 {
+	if x != nil {
+		return x.Brightness
+	}
+	return 0
+}
+
+func (x *QualityDetails) GetNoise() float64 {
+	if x != nil {
+		return x.Noise
+	}
+	return 0
+}
+
+// ContentDetails is how dense and complex the content is.
+type ContentDetails struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Density is the information density.
+	Density *InformationDensity `protobuf:"bytes,1,opt,name=density,proto3" json:"density,omitempty"`
+	// Complexity is how busy the content is.
+	Complexity    *Complexity `protobuf:"bytes,2,opt,name=complexity,proto3" json:"complexity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ContentDetails) Reset() {
+	*x = ContentDetails{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContentDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContentDetails) ProtoMessage() {}
+
+func (x *ContentDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContentDetails.ProtoReflect.Descriptor instead.
+func (*ContentDetails) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ContentDetails) GetDensity() *InformationDensity {
+	if x != nil {
+		return x.Density
+	}
+	return nil
+}
+
+func (x *ContentDetails) GetComplexity() *Complexity {
+	if x != nil {
+		return x.Complexity
+	}
+	return nil
+}
+
+// InformationDensity is words and topics per minute.
+type InformationDensity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// WordsPerMinute is transcript words over the duration.
+	WordsPerMinute float64 `protobuf:"fixed64,1,opt,name=words_per_minute,json=wordsPerMinute,proto3" json:"words_per_minute,omitempty"`
+	// TopicsPerMinute is distinct topics over the duration.
+	TopicsPerMinute float64 `protobuf:"fixed64,2,opt,name=topics_per_minute,json=topicsPerMinute,proto3" json:"topics_per_minute,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InformationDensity) Reset() {
+	*x = InformationDensity{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InformationDensity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InformationDensity) ProtoMessage() {}
+
+func (x *InformationDensity) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InformationDensity.ProtoReflect.Descriptor instead.
+func (*InformationDensity) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *InformationDensity) GetWordsPerMinute() float64 {
+	if x != nil {
+		return x.WordsPerMinute
+	}
+	return 0
+}
+
+func (x *InformationDensity) GetTopicsPerMinute() float64 {
+	if x != nil {
+		return x.TopicsPerMinute
+	}
+	return 0
+}
+
+// Complexity is how busy the content is.
+type Complexity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SceneRate is scenes per minute.
+	SceneRate float64 `protobuf:"fixed64,1,opt,name=scene_rate,json=sceneRate,proto3" json:"scene_rate,omitempty"`
+	// MotionEntropy in [0, 1] is how spread the motion energy is.
+	MotionEntropy float64 `protobuf:"fixed64,2,opt,name=motion_entropy,json=motionEntropy,proto3" json:"motion_entropy,omitempty"`
+	// VocabularyRichness is the moving-average type/token ratio, in [0, 1].
+	VocabularyRichness float64 `protobuf:"fixed64,3,opt,name=vocabulary_richness,json=vocabularyRichness,proto3" json:"vocabulary_richness,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Complexity) Reset() {
+	*x = Complexity{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Complexity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Complexity) ProtoMessage() {}
+
+func (x *Complexity) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Complexity.ProtoReflect.Descriptor instead.
+func (*Complexity) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Complexity) GetSceneRate() float64 {
+	if x != nil {
+		return x.SceneRate
+	}
+	return 0
+}
+
+func (x *Complexity) GetMotionEntropy() float64 {
+	if x != nil {
+		return x.MotionEntropy
+	}
+	return 0
+}
+
+func (x *Complexity) GetVocabularyRichness() float64 {
+	if x != nil {
+		return x.VocabularyRichness
+	}
+	return 0
+}
+
+// EmotionDetails is the dominant emotion and the distribution, overall and
+// per source.
+type EmotionDetails struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Dominant is the most likely emotion of the first source available (faces,
+	// then text, then the visual mood).
+	Dominant string `protobuf:"bytes,1,opt,name=dominant,proto3" json:"dominant,omitempty"`
+	// Distribution maps each emotion of that source to its share.
+	Distribution map[string]float64 `protobuf:"bytes,2,rep,name=distribution,proto3" json:"distribution,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// Source names where dominant comes from: "faces", "text" or "mood".
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// Faces is the emotion of the faces on screen.
+	Faces *EmotionSource `protobuf:"bytes,4,opt,name=faces,proto3" json:"faces,omitempty"`
+	// Text is the emotion of the words.
+	Text *EmotionSource `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	// Mood is the visual mood, weighted by scene length.
+	Mood          *EmotionSource `protobuf:"bytes,6,opt,name=mood,proto3" json:"mood,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmotionDetails) Reset() {
+	*x = EmotionDetails{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmotionDetails) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmotionDetails) ProtoMessage() {}
+
+func (x *EmotionDetails) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmotionDetails.ProtoReflect.Descriptor instead.
+func (*EmotionDetails) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EmotionDetails) GetDominant() string {
+	if x != nil {
+		return x.Dominant
+	}
+	return ""
+}
+
+func (x *EmotionDetails) GetDistribution() map[string]float64 {
+	if x != nil {
+		return x.Distribution
+	}
+	return nil
+}
+
+func (x *EmotionDetails) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *EmotionDetails) GetFaces() *EmotionSource {
+	if x != nil {
+		return x.Faces
+	}
+	return nil
+}
+
+func (x *EmotionDetails) GetText() *EmotionSource {
+	if x != nil {
+		return x.Text
+	}
+	return nil
+}
+
+func (x *EmotionDetails) GetMood() *EmotionSource {
+	if x != nil {
+		return x.Mood
+	}
+	return nil
+}
+
+// EmotionSource is the emotion distribution of one source.
+type EmotionSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Available is false when the source had no input.
+	Available bool `protobuf:"varint,1,opt,name=available,proto3" json:"available,omitempty"`
+	// Dominant is the most likely emotion.
+	Dominant string `protobuf:"bytes,2,opt,name=dominant,proto3" json:"dominant,omitempty"`
+	// Distribution maps each emotion to its share.
+	Distribution map[string]float64 `protobuf:"bytes,3,rep,name=distribution,proto3" json:"distribution,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"fixed64,2,opt,name=value"`
+	// Reason explains an unavailable source.
+	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmotionSource) Reset() {
+	*x = EmotionSource{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmotionSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmotionSource) ProtoMessage() {}
+
+func (x *EmotionSource) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmotionSource.ProtoReflect.Descriptor instead.
+func (*EmotionSource) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *EmotionSource) GetAvailable() bool {
+	if x != nil {
+		return x.Available
+	}
+	return false
+}
+
+func (x *EmotionSource) GetDominant() string {
+	if x != nil {
+		return x.Dominant
+	}
+	return ""
+}
+
+func (x *EmotionSource) GetDistribution() map[string]float64 {
+	if x != nil {
+		return x.Distribution
+	}
+	return nil
+}
+
+func (x *EmotionSource) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// TopicShare is one topic and how often it came up.
+type TopicShare struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Topic is the topic label.
+	Topic string `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	// Mentions is how many times it was found.
+	Mentions int32 `protobuf:"varint,2,opt,name=mentions,proto3" json:"mentions,omitempty"`
+	// Share is mentions over all topic mentions.
+	Share         float64 `protobuf:"fixed64,3,opt,name=share,proto3" json:"share,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicShare) Reset() {
+	*x = TopicShare{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicShare) ProtoMessage() {}
+
+func (x *TopicShare) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicShare.ProtoReflect.Descriptor instead.
+func (*TopicShare) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *TopicShare) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *TopicShare) GetMentions() int32 {
+	if x != nil {
+		return x.Mentions
+	}
+	return 0
+}
+
+func (x *TopicShare) GetShare() float64 {
+	if x != nil {
+		return x.Share
+	}
+	return 0
+}
+
+// GetTenantStatsRequest asks for the caller's tenant aggregates.
+type GetTenantStatsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// TopN bounds the topics and emotions listed (default 10, at most 100).
+	TopN          int32 `protobuf:"varint,1,opt,name=top_n,json=topN,proto3" json:"top_n,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantStatsRequest) Reset() {
+	*x = GetTenantStatsRequest{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantStatsRequest) ProtoMessage() {}
+
+func (x *GetTenantStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetTenantStatsRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetTenantStatsRequest) GetTopN() int32 {
+	if x != nil {
+		return x.TopN
+	}
+	return 0
+}
+
+// GetTenantStatsResponse is a tenant's aggregates over its analysed videos.
+type GetTenantStatsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Videos is the number of videos with stored analytics.
+	Videos int64 `protobuf:"varint,1,opt,name=videos,proto3" json:"videos,omitempty"`
+	// Minutes is their total duration in minutes.
+	Minutes float64 `protobuf:"fixed64,2,opt,name=minutes,proto3" json:"minutes,omitempty"`
+	// AvgEngagement is the mean of their average engagement.
+	AvgEngagement float64 `protobuf:"fixed64,3,opt,name=avg_engagement,json=avgEngagement,proto3" json:"avg_engagement,omitempty"`
+	// TopTopics are the most mentioned topics.
+	TopTopics []*LabelCount `protobuf:"bytes,4,rep,name=top_topics,json=topTopics,proto3" json:"top_topics,omitempty"`
+	// TopEmotions are the most frequent dominant emotions.
+	TopEmotions []*LabelCount `protobuf:"bytes,5,rep,name=top_emotions,json=topEmotions,proto3" json:"top_emotions,omitempty"`
+	// Fusions is the number of fusions run (a video fused twice counts twice).
+	Fusions       int64 `protobuf:"varint,6,opt,name=fusions,proto3" json:"fusions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTenantStatsResponse) Reset() {
+	*x = GetTenantStatsResponse{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTenantStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTenantStatsResponse) ProtoMessage() {}
+
+func (x *GetTenantStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTenantStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetTenantStatsResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetTenantStatsResponse) GetVideos() int64 {
+	if x != nil {
+		return x.Videos
+	}
+	return 0
+}
+
+func (x *GetTenantStatsResponse) GetMinutes() float64 {
+	if x != nil {
+		return x.Minutes
+	}
+	return 0
+}
+
+func (x *GetTenantStatsResponse) GetAvgEngagement() float64 {
+	if x != nil {
+		return x.AvgEngagement
+	}
+	return 0
+}
+
+func (x *GetTenantStatsResponse) GetTopTopics() []*LabelCount {
+	if x != nil {
+		return x.TopTopics
+	}
+	return nil
+}
+
+func (x *GetTenantStatsResponse) GetTopEmotions() []*LabelCount {
+	if x != nil {
+		return x.TopEmotions
+	}
+	return nil
+}
+
+func (x *GetTenantStatsResponse) GetFusions() int64 {
+	if x != nil {
+		return x.Fusions
+	}
+	return 0
+}
+
+// LabelCount is a label and how often it was found.
+type LabelCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Label is the topic or emotion.
+	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	// Count is how many times.
+	Count         int64 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelCount) Reset() {
+	*x = LabelCount{}
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelCount) ProtoMessage() {}
+
+func (x *LabelCount) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_analytics_v1_analytics_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelCount.ProtoReflect.Descriptor instead.
+func (*LabelCount) Descriptor() ([]byte, []int) {
+	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *LabelCount) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *LabelCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
 var File_clipmesh_analytics_v1_analytics_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"\n" +
-	"-clipmesh/analytics/v1/analytics_service.proto\x12\x15clipmesh.analytics.v1\x1a%clipmesh/audio/v1/audio_service.proto\x1a\x1fclipmesh/common/v1/common.proto\x1a!clipmesh/nlp/v1/nlp_service.proto\x1a/clipmesh/transcribe/v1/transcribe_service.proto\x1a'clipmesh/videos/v1/videos_service.proto\x1a'clipmesh/vision/v1/vision_service.proto\x1a\x1cgoogle/api/annotations.proto\"\xde\x02\n" +
+	"-clipmesh/analytics/v1/analytics_service.proto\x12\x15clipmesh.analytics.v1\x1a%clipmesh/audio/v1/audio_service.proto\x1a\x1fclipmesh/common/v1/common.proto\x1a!clipmesh/nlp/v1/nlp_service.proto\x1a/clipmesh/transcribe/v1/transcribe_service.proto\x1a'clipmesh/videos/v1/videos_service.proto\x1a'clipmesh/vision/v1/vision_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xde\x02\n" +
 	"\vFuseRequest\x12\x19\n" +
 	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x12/\n" +
 	"\x05video\x18\x02 \x01(\v2\x19.clipmesh.videos.v1.VideoR\x05video\x128\n" +
@@ -437,19 +1905,64 @@ const file_clipmesh_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"transcript\x18\x05 \x01(\v2\".clipmesh.transcribe.v1.TranscriptR\n" +
 	"transcript\x128\n" +
 	"\x04text\x18\x06 \x01(\v2$.clipmesh.nlp.v1.AnalyzeTextResponseR\x04text\x12\x15\n" +
-	"\x06job_id\x18\a \x01(\tR\x05jobId\"\xbb\x01\n" +
+	"\x06job_id\x18\a \x01(\tR\x05jobId\"\xd7\x04\n" +
 	"\fFuseResponse\x128\n" +
 	"\bproducer\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x12\x1e\n" +
 	"\n" +
 	"engagement\x18\x02 \x03(\x01R\n" +
 	"engagement\x127\n" +
 	"\amoments\x18\x03 \x03(\v2\x1d.clipmesh.analytics.v1.MomentR\amoments\x12\x18\n" +
-	"\afactors\x18\x04 \x03(\tR\afactors\"S\n" +
+	"\afactors\x18\x04 \x03(\tR\afactors\x12'\n" +
+	"\x0fmissing_factors\x18\x05 \x03(\tR\x0emissingFactors\x12J\n" +
+	"\aweights\x18\x06 \x03(\v20.clipmesh.analytics.v1.FuseResponse.WeightsEntryR\aweights\x12C\n" +
+	"\btimeline\x18\a \x03(\v2'.clipmesh.analytics.v1.EngagementSecondR\btimeline\x126\n" +
+	"\x05moods\x18\b \x03(\v2 .clipmesh.analytics.v1.SceneMoodR\x05moods\x12\x19\n" +
+	"\bvideo_id\x18\t \x01(\tR\avideoId\x12:\n" +
+	"\x06inputs\x18\n" +
+	" \x03(\v2\".clipmesh.common.v1.ModalityStatusR\x06inputs\x12\x15\n" +
+	"\x06job_id\x18\v \x01(\tR\x05jobId\x1a:\n" +
+	"\fWeightsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xe4\x01\n" +
+	"\x10EngagementSecond\x12\x16\n" +
+	"\x06second\x18\x01 \x01(\x05R\x06second\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12`\n" +
+	"\rcontributions\x18\x03 \x03(\v2:.clipmesh.analytics.v1.EngagementSecond.ContributionsEntryR\rcontributions\x1a@\n" +
+	"\x12ContributionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\x84\x02\n" +
 	"\x06Moment\x123\n" +
 	"\x05range\x18\x01 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x14\n" +
-	"\x05score\x18\x02 \x01(\x01R\x05score\"/\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\x12\x12\n" +
+	"\x04hook\x18\x03 \x01(\x01R\x04hook\x12\"\n" +
+	"\fcompleteness\x18\x04 \x01(\x01R\fcompleteness\x12\x12\n" +
+	"\x04peak\x18\x05 \x01(\x01R\x04peak\x12\x12\n" +
+	"\x04mean\x18\x06 \x01(\x01R\x04mean\x12\x16\n" +
+	"\x06pacing\x18\a \x01(\x01R\x06pacing\x12\x18\n" +
+	"\areasons\x18\b \x03(\tR\areasons\x12\x1d\n" +
+	"\n" +
+	"title_hint\x18\t \x01(\tR\ttitleHint\"\xb6\x02\n" +
+	"\tSceneMood\x123\n" +
+	"\x05range\x18\x01 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x12\n" +
+	"\x04mood\x18\x02 \x01(\tR\x04mood\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\x03 \x01(\x01R\n" +
+	"confidence\x12D\n" +
+	"\x06scores\x18\x04 \x03(\v2,.clipmesh.analytics.v1.SceneMood.ScoresEntryR\x06scores\x12?\n" +
+	"\bevidence\x18\x05 \x03(\v2#.clipmesh.analytics.v1.MoodEvidenceR\bevidence\x1a9\n" +
+	"\vScoresEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xf6\x01\n" +
+	"\fMoodEvidence\x12\x18\n" +
+	"\afeature\x18\x01 \x01(\tR\afeature\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value\x12\x16\n" +
+	"\x06signal\x18\x03 \x01(\x01R\x06signal\x12\\\n" +
+	"\rcontributions\x18\x04 \x03(\v26.clipmesh.analytics.v1.MoodEvidence.ContributionsEntryR\rcontributions\x1a@\n" +
+	"\x12ContributionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"/\n" +
 	"\x12GetDetailedRequest\x12\x19\n" +
-	"\bvideo_id\x18\x01 \x01(\tR\avideoId\"\xbe\x01\n" +
+	"\bvideo_id\x18\x01 \x01(\tR\avideoId\"\x94\x06\n" +
 	"\x13GetDetailedResponse\x12\x19\n" +
 	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x12H\n" +
 	"\n" +
@@ -457,13 +1970,119 @@ const file_clipmesh_analytics_v1_analytics_service_proto_rawDesc = "" +
 	"engagement\x12B\n" +
 	"\n" +
 	"modalities\x18\x03 \x03(\v2\".clipmesh.common.v1.ModalityStatusR\n" +
-	"modalities\"=\n" +
+	"modalities\x129\n" +
+	"\x05video\x18\x04 \x01(\v2#.clipmesh.analytics.v1.VideoDetailsR\x05video\x129\n" +
+	"\x05audio\x18\x05 \x01(\v2#.clipmesh.analytics.v1.AudioDetailsR\x05audio\x12?\n" +
+	"\aquality\x18\x06 \x01(\v2%.clipmesh.analytics.v1.QualityDetailsR\aquality\x12?\n" +
+	"\acontent\x18\a \x01(\v2%.clipmesh.analytics.v1.ContentDetailsR\acontent\x12A\n" +
+	"\bemotions\x18\b \x01(\v2%.clipmesh.analytics.v1.EmotionDetailsR\bemotions\x129\n" +
+	"\x06topics\x18\t \x03(\v2!.clipmesh.analytics.v1.TopicShareR\x06topics\x126\n" +
+	"\x05moods\x18\n" +
+	" \x03(\v2 .clipmesh.analytics.v1.SceneMoodR\x05moods\x128\n" +
+	"\bproducer\x18\v \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x12\x18\n" +
+	"\amissing\x18\f \x03(\tR\amissing\x12\x15\n" +
+	"\x06job_id\x18\r \x01(\tR\x05jobId\x12;\n" +
+	"\vcreate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\"\xa6\x01\n" +
 	"\x11EngagementSummary\x12\x10\n" +
 	"\x03avg\x18\x01 \x01(\x01R\x03avg\x12\x16\n" +
-	"\x06series\x18\x02 \x03(\x01R\x06series2\xa0\x02\n" +
+	"\x06series\x18\x02 \x03(\x01R\x06series\x12\x10\n" +
+	"\x03max\x18\x03 \x01(\x01R\x03max\x12;\n" +
+	"\x05peaks\x18\x04 \x03(\v2%.clipmesh.analytics.v1.EngagementPeakR\x05peaks\x12\x18\n" +
+	"\afactors\x18\x05 \x03(\tR\afactors\">\n" +
+	"\x0eEngagementPeak\x12\x16\n" +
+	"\x06second\x18\x01 \x01(\x05R\x06second\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\"\x8c\x02\n" +
+	"\fVideoDetails\x12)\n" +
+	"\x10duration_seconds\x18\x01 \x01(\x01R\x0fdurationSeconds\x12\x10\n" +
+	"\x03fps\x18\x02 \x01(\x01R\x03fps\x12\x14\n" +
+	"\x05width\x18\x03 \x01(\x05R\x05width\x12\x16\n" +
+	"\x06height\x18\x04 \x01(\x05R\x06height\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x05 \x01(\tR\n" +
+	"resolution\x12\x19\n" +
+	"\bbit_rate\x18\x06 \x01(\x03R\abitRate\x12\x14\n" +
+	"\x05codec\x18\a \x01(\tR\x05codec\x12\x1f\n" +
+	"\vaudio_codec\x18\b \x01(\tR\n" +
+	"audioCodec\x12\x1f\n" +
+	"\vformat_name\x18\t \x01(\tR\n" +
+	"formatName\"\xb2\x03\n" +
+	"\fAudioDetails\x12\x15\n" +
+	"\x06snr_db\x18\x01 \x01(\x01R\x05snrDb\x12(\n" +
+	"\x10dynamic_range_lu\x18\x02 \x01(\x01R\x0edynamicRangeLu\x12'\n" +
+	"\x0fintegrated_lufs\x18\x03 \x01(\x01R\x0eintegratedLufs\x12*\n" +
+	"\x11loudness_range_lu\x18\x04 \x01(\x01R\x0floudnessRangeLu\x12$\n" +
+	"\x0etrue_peak_dbtp\x18\x05 \x01(\x01R\ftruePeakDbtp\x120\n" +
+	"\x14vocal_activity_ratio\x18\x06 \x01(\x01R\x12vocalActivityRatio\x12#\n" +
+	"\rquality_score\x18\a \x01(\x01R\fqualityScore\x12\x1b\n" +
+	"\tsnr_score\x18\b \x01(\x01R\bsnrScore\x12.\n" +
+	"\x13dynamic_range_score\x18\t \x01(\x01R\x11dynamicRangeScore\x12%\n" +
+	"\x0eloudness_score\x18\n" +
+	" \x01(\x01R\rloudnessScore\x12\x1b\n" +
+	"\ttempo_bpm\x18\v \x01(\x01R\btempoBpm\"\xa4\x01\n" +
+	"\x0eQualityDetails\x12\x1c\n" +
+	"\tsharpness\x18\x01 \x01(\x01R\tsharpness\x12\"\n" +
+	"\fcolorfulness\x18\x02 \x01(\x01R\fcolorfulness\x12\x1a\n" +
+	"\bcontrast\x18\x03 \x01(\x01R\bcontrast\x12\x1e\n" +
+	"\n" +
+	"brightness\x18\x04 \x01(\x01R\n" +
+	"brightness\x12\x14\n" +
+	"\x05noise\x18\x05 \x01(\x01R\x05noise\"\x98\x01\n" +
+	"\x0eContentDetails\x12C\n" +
+	"\adensity\x18\x01 \x01(\v2).clipmesh.analytics.v1.InformationDensityR\adensity\x12A\n" +
+	"\n" +
+	"complexity\x18\x02 \x01(\v2!.clipmesh.analytics.v1.ComplexityR\n" +
+	"complexity\"j\n" +
+	"\x12InformationDensity\x12(\n" +
+	"\x10words_per_minute\x18\x01 \x01(\x01R\x0ewordsPerMinute\x12*\n" +
+	"\x11topics_per_minute\x18\x02 \x01(\x01R\x0ftopicsPerMinute\"\x83\x01\n" +
+	"\n" +
+	"Complexity\x12\x1d\n" +
+	"\n" +
+	"scene_rate\x18\x01 \x01(\x01R\tsceneRate\x12%\n" +
+	"\x0emotion_entropy\x18\x02 \x01(\x01R\rmotionEntropy\x12/\n" +
+	"\x13vocabulary_richness\x18\x03 \x01(\x01R\x12vocabularyRichness\"\x92\x03\n" +
+	"\x0eEmotionDetails\x12\x1a\n" +
+	"\bdominant\x18\x01 \x01(\tR\bdominant\x12[\n" +
+	"\fdistribution\x18\x02 \x03(\v27.clipmesh.analytics.v1.EmotionDetails.DistributionEntryR\fdistribution\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12:\n" +
+	"\x05faces\x18\x04 \x01(\v2$.clipmesh.analytics.v1.EmotionSourceR\x05faces\x128\n" +
+	"\x04text\x18\x05 \x01(\v2$.clipmesh.analytics.v1.EmotionSourceR\x04text\x128\n" +
+	"\x04mood\x18\x06 \x01(\v2$.clipmesh.analytics.v1.EmotionSourceR\x04mood\x1a?\n" +
+	"\x11DistributionEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"\xfe\x01\n" +
+	"\rEmotionSource\x12\x1c\n" +
+	"\tavailable\x18\x01 \x01(\bR\tavailable\x12\x1a\n" +
+	"\bdominant\x18\x02 \x01(\tR\bdominant\x12Z\n" +
+	"\fdistribution\x18\x03 \x03(\v26.clipmesh.analytics.v1.EmotionSource.DistributionEntryR\fdistribution\x12\x16\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\x1a?\n" +
+	"\x11DistributionEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"T\n" +
+	"\n" +
+	"TopicShare\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1a\n" +
+	"\bmentions\x18\x02 \x01(\x05R\bmentions\x12\x14\n" +
+	"\x05share\x18\x03 \x01(\x01R\x05share\",\n" +
+	"\x15GetTenantStatsRequest\x12\x13\n" +
+	"\x05top_n\x18\x01 \x01(\x05R\x04topN\"\x93\x02\n" +
+	"\x16GetTenantStatsResponse\x12\x16\n" +
+	"\x06videos\x18\x01 \x01(\x03R\x06videos\x12\x18\n" +
+	"\aminutes\x18\x02 \x01(\x01R\aminutes\x12%\n" +
+	"\x0eavg_engagement\x18\x03 \x01(\x01R\ravgEngagement\x12@\n" +
+	"\n" +
+	"top_topics\x18\x04 \x03(\v2!.clipmesh.analytics.v1.LabelCountR\ttopTopics\x12D\n" +
+	"\ftop_emotions\x18\x05 \x03(\v2!.clipmesh.analytics.v1.LabelCountR\vtopEmotions\x12\x18\n" +
+	"\afusions\x18\x06 \x01(\x03R\afusions\"8\n" +
+	"\n" +
+	"LabelCount\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count2\xad\x03\n" +
 	"\x10AnalyticsService\x12n\n" +
 	"\x04Fuse\x12\".clipmesh.analytics.v1.FuseRequest\x1a#.clipmesh.analytics.v1.FuseResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/analytics:fuse\x12\x9b\x01\n" +
-	"\vGetDetailed\x12).clipmesh.analytics.v1.GetDetailedRequest\x1a*.clipmesh.analytics.v1.GetDetailedResponse\"5\x82\xd3\xe4\x93\x02/Z\x15\x12\x13/analytics/detailed\x12\x16/v1/analytics/detailedB\xef\x01\n" +
+	"\vGetDetailed\x12).clipmesh.analytics.v1.GetDetailedRequest\x1a*.clipmesh.analytics.v1.GetDetailedResponse\"5\x82\xd3\xe4\x93\x02/Z\x15\x12\x13/analytics/detailed\x12\x16/v1/analytics/detailed\x12\x8a\x01\n" +
+	"\x0eGetTenantStats\x12,.clipmesh.analytics.v1.GetTenantStatsRequest\x1a-.clipmesh.analytics.v1.GetTenantStatsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/analytics/statsB\xef\x01\n" +
 	"\x19com.clipmesh.analytics.v1B\x15AnalyticsServiceProtoP\x01ZEgithub.com/clipmesh/clipmesh/gen/go/clipmesh/analytics/v1;analyticsv1\xa2\x02\x03CAX\xaa\x02\x15Clipmesh.Analytics.V1\xca\x02\x15Clipmesh\\Analytics\\V1\xe2\x02!Clipmesh\\Analytics\\V1\\GPBMetadata\xea\x02\x17Clipmesh::Analytics::V1b\x06proto3"
 
 var (
@@ -478,43 +2097,96 @@ func file_clipmesh_analytics_v1_analytics_service_proto_rawDescGZIP() []byte {
 	return file_clipmesh_analytics_v1_analytics_service_proto_rawDescData
 }
 
-var file_clipmesh_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_clipmesh_analytics_v1_analytics_service_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_clipmesh_analytics_v1_analytics_service_proto_goTypes = []any{
 	(*FuseRequest)(nil),             // 0: clipmesh.analytics.v1.FuseRequest
 	(*FuseResponse)(nil),            // 1: clipmesh.analytics.v1.FuseResponse
-	(*Moment)(nil),                  // 2: clipmesh.analytics.v1.Moment
-	(*GetDetailedRequest)(nil),      // 3: clipmesh.analytics.v1.GetDetailedRequest
-	(*GetDetailedResponse)(nil),     // 4: clipmesh.analytics.v1.GetDetailedResponse
-	(*EngagementSummary)(nil),       // 5: clipmesh.analytics.v1.EngagementSummary
-	(*v1.Video)(nil),                // 6: clipmesh.videos.v1.Video
-	(*v11.VisionResult)(nil),        // 7: clipmesh.vision.v1.VisionResult
-	(*v12.AudioResult)(nil),         // 8: clipmesh.audio.v1.AudioResult
-	(*v13.Transcript)(nil),          // 9: clipmesh.transcribe.v1.Transcript
-	(*v14.AnalyzeTextResponse)(nil), // 10: clipmesh.nlp.v1.AnalyzeTextResponse
-	(*v15.Producer)(nil),            // 11: clipmesh.common.v1.Producer
-	(*v15.TimeRange)(nil),           // 12: clipmesh.common.v1.TimeRange
-	(*v15.ModalityStatus)(nil),      // 13: clipmesh.common.v1.ModalityStatus
+	(*EngagementSecond)(nil),        // 2: clipmesh.analytics.v1.EngagementSecond
+	(*Moment)(nil),                  // 3: clipmesh.analytics.v1.Moment
+	(*SceneMood)(nil),               // 4: clipmesh.analytics.v1.SceneMood
+	(*MoodEvidence)(nil),            // 5: clipmesh.analytics.v1.MoodEvidence
+	(*GetDetailedRequest)(nil),      // 6: clipmesh.analytics.v1.GetDetailedRequest
+	(*GetDetailedResponse)(nil),     // 7: clipmesh.analytics.v1.GetDetailedResponse
+	(*EngagementSummary)(nil),       // 8: clipmesh.analytics.v1.EngagementSummary
+	(*EngagementPeak)(nil),          // 9: clipmesh.analytics.v1.EngagementPeak
+	(*VideoDetails)(nil),            // 10: clipmesh.analytics.v1.VideoDetails
+	(*AudioDetails)(nil),            // 11: clipmesh.analytics.v1.AudioDetails
+	(*QualityDetails)(nil),          // 12: clipmesh.analytics.v1.QualityDetails
+	(*ContentDetails)(nil),          // 13: clipmesh.analytics.v1.ContentDetails
+	(*InformationDensity)(nil),      // 14: clipmesh.analytics.v1.InformationDensity
+	(*Complexity)(nil),              // 15: clipmesh.analytics.v1.Complexity
+	(*EmotionDetails)(nil),          // 16: clipmesh.analytics.v1.EmotionDetails
+	(*EmotionSource)(nil),           // 17: clipmesh.analytics.v1.EmotionSource
+	(*TopicShare)(nil),              // 18: clipmesh.analytics.v1.TopicShare
+	(*GetTenantStatsRequest)(nil),   // 19: clipmesh.analytics.v1.GetTenantStatsRequest
+	(*GetTenantStatsResponse)(nil),  // 20: clipmesh.analytics.v1.GetTenantStatsResponse
+	(*LabelCount)(nil),              // 21: clipmesh.analytics.v1.LabelCount
+	nil,                             // 22: clipmesh.analytics.v1.FuseResponse.WeightsEntry
+	nil,                             // 23: clipmesh.analytics.v1.EngagementSecond.ContributionsEntry
+	nil,                             // 24: clipmesh.analytics.v1.SceneMood.ScoresEntry
+	nil,                             // 25: clipmesh.analytics.v1.MoodEvidence.ContributionsEntry
+	nil,                             // 26: clipmesh.analytics.v1.EmotionDetails.DistributionEntry
+	nil,                             // 27: clipmesh.analytics.v1.EmotionSource.DistributionEntry
+	(*v1.Video)(nil),                // 28: clipmesh.videos.v1.Video
+	(*v11.VisionResult)(nil),        // 29: clipmesh.vision.v1.VisionResult
+	(*v12.AudioResult)(nil),         // 30: clipmesh.audio.v1.AudioResult
+	(*v13.Transcript)(nil),          // 31: clipmesh.transcribe.v1.Transcript
+	(*v14.AnalyzeTextResponse)(nil), // 32: clipmesh.nlp.v1.AnalyzeTextResponse
+	(*v15.Producer)(nil),            // 33: clipmesh.common.v1.Producer
+	(*v15.ModalityStatus)(nil),      // 34: clipmesh.common.v1.ModalityStatus
+	(*v15.TimeRange)(nil),           // 35: clipmesh.common.v1.TimeRange
+	(*timestamppb.Timestamp)(nil),   // 36: google.protobuf.Timestamp
 }
 var file_clipmesh_analytics_v1_analytics_service_proto_depIdxs = []int32{
-	6,  // 0: clipmesh.analytics.v1.FuseRequest.video:type_name -> clipmesh.videos.v1.Video
-	7,  // 1: clipmesh.analytics.v1.FuseRequest.vision:type_name -> clipmesh.vision.v1.VisionResult
-	8,  // 2: clipmesh.analytics.v1.FuseRequest.audio:type_name -> clipmesh.audio.v1.AudioResult
-	9,  // 3: clipmesh.analytics.v1.FuseRequest.transcript:type_name -> clipmesh.transcribe.v1.Transcript
-	10, // 4: clipmesh.analytics.v1.FuseRequest.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
-	11, // 5: clipmesh.analytics.v1.FuseResponse.producer:type_name -> clipmesh.common.v1.Producer
-	2,  // 6: clipmesh.analytics.v1.FuseResponse.moments:type_name -> clipmesh.analytics.v1.Moment
-	12, // 7: clipmesh.analytics.v1.Moment.range:type_name -> clipmesh.common.v1.TimeRange
-	5,  // 8: clipmesh.analytics.v1.GetDetailedResponse.engagement:type_name -> clipmesh.analytics.v1.EngagementSummary
-	13, // 9: clipmesh.analytics.v1.GetDetailedResponse.modalities:type_name -> clipmesh.common.v1.ModalityStatus
-	0,  // 10: clipmesh.analytics.v1.AnalyticsService.Fuse:input_type -> clipmesh.analytics.v1.FuseRequest
-	3,  // 11: clipmesh.analytics.v1.AnalyticsService.GetDetailed:input_type -> clipmesh.analytics.v1.GetDetailedRequest
-	1,  // 12: clipmesh.analytics.v1.AnalyticsService.Fuse:output_type -> clipmesh.analytics.v1.FuseResponse
-	4,  // 13: clipmesh.analytics.v1.AnalyticsService.GetDetailed:output_type -> clipmesh.analytics.v1.GetDetailedResponse
-	12, // [12:14] is the sub-list for method output_type
-	10, // [10:12] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	28, // 0: clipmesh.analytics.v1.FuseRequest.video:type_name -> clipmesh.videos.v1.Video
+	29, // 1: clipmesh.analytics.v1.FuseRequest.vision:type_name -> clipmesh.vision.v1.VisionResult
+	30, // 2: clipmesh.analytics.v1.FuseRequest.audio:type_name -> clipmesh.audio.v1.AudioResult
+	31, // 3: clipmesh.analytics.v1.FuseRequest.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	32, // 4: clipmesh.analytics.v1.FuseRequest.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
+	33, // 5: clipmesh.analytics.v1.FuseResponse.producer:type_name -> clipmesh.common.v1.Producer
+	3,  // 6: clipmesh.analytics.v1.FuseResponse.moments:type_name -> clipmesh.analytics.v1.Moment
+	22, // 7: clipmesh.analytics.v1.FuseResponse.weights:type_name -> clipmesh.analytics.v1.FuseResponse.WeightsEntry
+	2,  // 8: clipmesh.analytics.v1.FuseResponse.timeline:type_name -> clipmesh.analytics.v1.EngagementSecond
+	4,  // 9: clipmesh.analytics.v1.FuseResponse.moods:type_name -> clipmesh.analytics.v1.SceneMood
+	34, // 10: clipmesh.analytics.v1.FuseResponse.inputs:type_name -> clipmesh.common.v1.ModalityStatus
+	23, // 11: clipmesh.analytics.v1.EngagementSecond.contributions:type_name -> clipmesh.analytics.v1.EngagementSecond.ContributionsEntry
+	35, // 12: clipmesh.analytics.v1.Moment.range:type_name -> clipmesh.common.v1.TimeRange
+	35, // 13: clipmesh.analytics.v1.SceneMood.range:type_name -> clipmesh.common.v1.TimeRange
+	24, // 14: clipmesh.analytics.v1.SceneMood.scores:type_name -> clipmesh.analytics.v1.SceneMood.ScoresEntry
+	5,  // 15: clipmesh.analytics.v1.SceneMood.evidence:type_name -> clipmesh.analytics.v1.MoodEvidence
+	25, // 16: clipmesh.analytics.v1.MoodEvidence.contributions:type_name -> clipmesh.analytics.v1.MoodEvidence.ContributionsEntry
+	8,  // 17: clipmesh.analytics.v1.GetDetailedResponse.engagement:type_name -> clipmesh.analytics.v1.EngagementSummary
+	34, // 18: clipmesh.analytics.v1.GetDetailedResponse.modalities:type_name -> clipmesh.common.v1.ModalityStatus
+	10, // 19: clipmesh.analytics.v1.GetDetailedResponse.video:type_name -> clipmesh.analytics.v1.VideoDetails
+	11, // 20: clipmesh.analytics.v1.GetDetailedResponse.audio:type_name -> clipmesh.analytics.v1.AudioDetails
+	12, // 21: clipmesh.analytics.v1.GetDetailedResponse.quality:type_name -> clipmesh.analytics.v1.QualityDetails
+	13, // 22: clipmesh.analytics.v1.GetDetailedResponse.content:type_name -> clipmesh.analytics.v1.ContentDetails
+	16, // 23: clipmesh.analytics.v1.GetDetailedResponse.emotions:type_name -> clipmesh.analytics.v1.EmotionDetails
+	18, // 24: clipmesh.analytics.v1.GetDetailedResponse.topics:type_name -> clipmesh.analytics.v1.TopicShare
+	4,  // 25: clipmesh.analytics.v1.GetDetailedResponse.moods:type_name -> clipmesh.analytics.v1.SceneMood
+	33, // 26: clipmesh.analytics.v1.GetDetailedResponse.producer:type_name -> clipmesh.common.v1.Producer
+	36, // 27: clipmesh.analytics.v1.GetDetailedResponse.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 28: clipmesh.analytics.v1.EngagementSummary.peaks:type_name -> clipmesh.analytics.v1.EngagementPeak
+	14, // 29: clipmesh.analytics.v1.ContentDetails.density:type_name -> clipmesh.analytics.v1.InformationDensity
+	15, // 30: clipmesh.analytics.v1.ContentDetails.complexity:type_name -> clipmesh.analytics.v1.Complexity
+	26, // 31: clipmesh.analytics.v1.EmotionDetails.distribution:type_name -> clipmesh.analytics.v1.EmotionDetails.DistributionEntry
+	17, // 32: clipmesh.analytics.v1.EmotionDetails.faces:type_name -> clipmesh.analytics.v1.EmotionSource
+	17, // 33: clipmesh.analytics.v1.EmotionDetails.text:type_name -> clipmesh.analytics.v1.EmotionSource
+	17, // 34: clipmesh.analytics.v1.EmotionDetails.mood:type_name -> clipmesh.analytics.v1.EmotionSource
+	27, // 35: clipmesh.analytics.v1.EmotionSource.distribution:type_name -> clipmesh.analytics.v1.EmotionSource.DistributionEntry
+	21, // 36: clipmesh.analytics.v1.GetTenantStatsResponse.top_topics:type_name -> clipmesh.analytics.v1.LabelCount
+	21, // 37: clipmesh.analytics.v1.GetTenantStatsResponse.top_emotions:type_name -> clipmesh.analytics.v1.LabelCount
+	0,  // 38: clipmesh.analytics.v1.AnalyticsService.Fuse:input_type -> clipmesh.analytics.v1.FuseRequest
+	6,  // 39: clipmesh.analytics.v1.AnalyticsService.GetDetailed:input_type -> clipmesh.analytics.v1.GetDetailedRequest
+	19, // 40: clipmesh.analytics.v1.AnalyticsService.GetTenantStats:input_type -> clipmesh.analytics.v1.GetTenantStatsRequest
+	1,  // 41: clipmesh.analytics.v1.AnalyticsService.Fuse:output_type -> clipmesh.analytics.v1.FuseResponse
+	7,  // 42: clipmesh.analytics.v1.AnalyticsService.GetDetailed:output_type -> clipmesh.analytics.v1.GetDetailedResponse
+	20, // 43: clipmesh.analytics.v1.AnalyticsService.GetTenantStats:output_type -> clipmesh.analytics.v1.GetTenantStatsResponse
+	41, // [41:44] is the sub-list for method output_type
+	38, // [38:41] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_analytics_v1_analytics_service_proto_init() }
@@ -528,7 +2200,7 @@ func file_clipmesh_analytics_v1_analytics_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_analytics_v1_analytics_service_proto_rawDesc), len(file_clipmesh_analytics_v1_analytics_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,8 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AnalyticsService_Fuse_FullMethodName        = "/clipmesh.analytics.v1.AnalyticsService/Fuse"
-	AnalyticsService_GetDetailed_FullMethodName = "/clipmesh.analytics.v1.AnalyticsService/GetDetailed"
+	AnalyticsService_Fuse_FullMethodName           = "/clipmesh.analytics.v1.AnalyticsService/Fuse"
+	AnalyticsService_GetDetailed_FullMethodName    = "/clipmesh.analytics.v1.AnalyticsService/GetDetailed"
+	AnalyticsService_GetTenantStats_FullMethodName = "/clipmesh.analytics.v1.AnalyticsService/GetTenantStats"
 )
 
 // AnalyticsServiceClient is the client API for AnalyticsService service.
@@ -34,6 +35,9 @@ type AnalyticsServiceClient interface {
 	Fuse(ctx context.Context, in *FuseRequest, opts ...grpc.CallOption) (*FuseResponse, error)
 	// GetDetailed returns the detailed analytics of an analysed video.
 	GetDetailed(ctx context.Context, in *GetDetailedRequest, opts ...grpc.CallOption) (*GetDetailedResponse, error)
+	// GetTenantStats returns the caller's tenant-wide aggregates: videos and
+	// minutes analysed, average engagement, top topics and emotions.
+	GetTenantStats(ctx context.Context, in *GetTenantStatsRequest, opts ...grpc.CallOption) (*GetTenantStatsResponse, error)
 }
 
 type analyticsServiceClient struct {
@@ -64,6 +68,16 @@ func (c *analyticsServiceClient) GetDetailed(ctx context.Context, in *GetDetaile
 	return out, nil
 }
 
+func (c *analyticsServiceClient) GetTenantStats(ctx context.Context, in *GetTenantStatsRequest, opts ...grpc.CallOption) (*GetTenantStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTenantStatsResponse)
+	err := c.cc.Invoke(ctx, AnalyticsService_GetTenantStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AnalyticsServiceServer is the server API for AnalyticsService service.
 // All implementations must embed UnimplementedAnalyticsServiceServer
 // for forward compatibility.
@@ -75,6 +89,9 @@ type AnalyticsServiceServer interface {
 	Fuse(context.Context, *FuseRequest) (*FuseResponse, error)
 	// GetDetailed returns the detailed analytics of an analysed video.
 	GetDetailed(context.Context, *GetDetailedRequest) (*GetDetailedResponse, error)
+	// GetTenantStats returns the caller's tenant-wide aggregates: videos and
+	// minutes analysed, average engagement, top topics and emotions.
+	GetTenantStats(context.Context, *GetTenantStatsRequest) (*GetTenantStatsResponse, error)
 	mustEmbedUnimplementedAnalyticsServiceServer()
 }
 
@@ -90,6 +107,9 @@ func (UnimplementedAnalyticsServiceServer) Fuse(context.Context, *FuseRequest) (
 }
 func (UnimplementedAnalyticsServiceServer) GetDetailed(context.Context, *GetDetailedRequest) (*GetDetailedResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetDetailed not implemented")
+}
+func (UnimplementedAnalyticsServiceServer) GetTenantStats(context.Context, *GetTenantStatsRequest) (*GetTenantStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTenantStats not implemented")
 }
 func (UnimplementedAnalyticsServiceServer) mustEmbedUnimplementedAnalyticsServiceServer() {}
 func (UnimplementedAnalyticsServiceServer) testEmbeddedByValue()                          {}
@@ -148,6 +168,24 @@ func _AnalyticsService_GetDetailed_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AnalyticsService_GetTenantStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTenantStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyticsServiceServer).GetTenantStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyticsService_GetTenantStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyticsServiceServer).GetTenantStats(ctx, req.(*GetTenantStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AnalyticsService_ServiceDesc is the grpc.ServiceDesc for AnalyticsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -162,6 +200,10 @@ var AnalyticsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetDetailed",
 			Handler:    _AnalyticsService_GetDetailed_Handler,
+		},
+		{
+			MethodName: "GetTenantStats",
+			Handler:    _AnalyticsService_GetTenantStats_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -28,6 +28,71 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ClipState is where a clip's render is.
+type ClipState int32
+
+const (
+	// CLIP_STATE_UNSPECIFIED is the zero value.
+	ClipState_CLIP_STATE_UNSPECIFIED ClipState = 0
+	// CLIP_STATE_QUEUED waits for a renderer.
+	ClipState_CLIP_STATE_QUEUED ClipState = 1
+	// CLIP_STATE_RENDERING is being rendered.
+	ClipState_CLIP_STATE_RENDERING ClipState = 2
+	// CLIP_STATE_SUCCEEDED is rendered; its files are stored.
+	ClipState_CLIP_STATE_SUCCEEDED ClipState = 3
+	// CLIP_STATE_FAILED failed; error says why.
+	ClipState_CLIP_STATE_FAILED ClipState = 4
+	// CLIP_STATE_CANCELLED was cancelled.
+	ClipState_CLIP_STATE_CANCELLED ClipState = 5
+)
+
+// Enum value maps for ClipState.
+var (
+	ClipState_name = map[int32]string{
+		0: "CLIP_STATE_UNSPECIFIED",
+		1: "CLIP_STATE_QUEUED",
+		2: "CLIP_STATE_RENDERING",
+		3: "CLIP_STATE_SUCCEEDED",
+		4: "CLIP_STATE_FAILED",
+		5: "CLIP_STATE_CANCELLED",
+	}
+	ClipState_value = map[string]int32{
+		"CLIP_STATE_UNSPECIFIED": 0,
+		"CLIP_STATE_QUEUED":      1,
+		"CLIP_STATE_RENDERING":   2,
+		"CLIP_STATE_SUCCEEDED":   3,
+		"CLIP_STATE_FAILED":      4,
+		"CLIP_STATE_CANCELLED":   5,
+	}
+)
+
+func (x ClipState) Enum() *ClipState {
+	p := new(ClipState)
+	*p = x
+	return p
+}
+
+func (x ClipState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClipState) Descriptor() protoreflect.EnumDescriptor {
+	return file_clipmesh_clips_v1_clips_service_proto_enumTypes[0].Descriptor()
+}
+
+func (ClipState) Type() protoreflect.EnumType {
+	return &file_clipmesh_clips_v1_clips_service_proto_enumTypes[0]
+}
+
+func (x ClipState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClipState.Descriptor instead.
+func (ClipState) EnumDescriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{0}
+}
+
 // RenderRequest says what to render and how.
 type RenderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -47,7 +112,10 @@ type RenderRequest struct {
 	// Transcript gives the word timings for captions and boundary snapping.
 	Transcript *v13.Transcript `protobuf:"bytes,6,opt,name=transcript,proto3" json:"transcript,omitempty"`
 	// Text gives keywords and topics for titles and hashtags.
-	Text          *v14.AnalyzeTextResponse `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
+	Text *v14.AnalyzeTextResponse `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
+	// Async returns the queued clips at once instead of waiting for them to
+	// render; follow them with GetClip or ListClips.
+	Async         bool `protobuf:"varint,8,opt,name=async,proto3" json:"async,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -129,6 +197,13 @@ func (x *RenderRequest) GetText() *v14.AnalyzeTextResponse {
 		return x.Text
 	}
 	return nil
+}
+
+func (x *RenderRequest) GetAsync() bool {
+	if x != nil {
+		return x.Async
+	}
+	return false
 }
 
 // ClipOptions are the clip settings of the seed's API.
@@ -286,7 +361,30 @@ type Clip struct {
 	// Files are the rendered MP4, thumbnail and subtitle artifacts.
 	Files []*v1.Artifact `protobuf:"bytes,7,rep,name=files,proto3" json:"files,omitempty"`
 	// CreateTime is when it was rendered.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// State of the render.
+	State ClipState `protobuf:"varint,9,opt,name=state,proto3,enum=clipmesh.clips.v1.ClipState" json:"state,omitempty"`
+	// Progress of the render.
+	Progress *v1.Progress `protobuf:"bytes,10,opt,name=progress,proto3" json:"progress,omitempty"`
+	// Error is why the render failed, when it did.
+	Error string `protobuf:"bytes,11,opt,name=error,proto3" json:"error,omitempty"`
+	// Factors are the reasons behind the score and the boundaries.
+	Factors []*ClipFactor `protobuf:"bytes,12,rep,name=factors,proto3" json:"factors,omitempty"`
+	// Transcript is the words spoken inside the clip.
+	Transcript string `protobuf:"bytes,13,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// Hashtags are suggestions from the clip's topics and keywords.
+	Hashtags []string `protobuf:"bytes,14,rep,name=hashtags,proto3" json:"hashtags,omitempty"`
+	// Preset is the platform preset it was rendered for.
+	Preset string `protobuf:"bytes,15,opt,name=preset,proto3" json:"preset,omitempty"`
+	// CaptionStyle is the burned-in caption style, empty for none.
+	CaptionStyle string `protobuf:"bytes,16,opt,name=caption_style,json=captionStyle,proto3" json:"caption_style,omitempty"`
+	// Reframe says how the frame was filled: "crop" (following the subject,
+	// or centred without one) or "pad" (blurred background), with the reason.
+	Reframe string `protobuf:"bytes,17,opt,name=reframe,proto3" json:"reframe,omitempty"`
+	// Attempts is how many times a renderer started this clip.
+	Attempts int32 `protobuf:"varint,18,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	// UpdateTime is the last change.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,19,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -377,6 +475,469 @@ func (x *Clip) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Clip) GetState() ClipState {
+	if x != nil {
+		return x.State
+	}
+	return ClipState_CLIP_STATE_UNSPECIFIED
+}
+
+func (x *Clip) GetProgress() *v1.Progress {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+func (x *Clip) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
+func (x *Clip) GetFactors() []*ClipFactor {
+	if x != nil {
+		return x.Factors
+	}
+	return nil
+}
+
+func (x *Clip) GetTranscript() string {
+	if x != nil {
+		return x.Transcript
+	}
+	return ""
+}
+
+func (x *Clip) GetHashtags() []string {
+	if x != nil {
+		return x.Hashtags
+	}
+	return nil
+}
+
+func (x *Clip) GetPreset() string {
+	if x != nil {
+		return x.Preset
+	}
+	return ""
+}
+
+func (x *Clip) GetCaptionStyle() string {
+	if x != nil {
+		return x.CaptionStyle
+	}
+	return ""
+}
+
+func (x *Clip) GetReframe() string {
+	if x != nil {
+		return x.Reframe
+	}
+	return ""
+}
+
+func (x *Clip) GetAttempts() int32 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *Clip) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// ClipFactor is one reason behind a clip's score or boundaries.
+type ClipFactor struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Name identifies the factor, e.g. "moment_score", "starts_at_sentence".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Value of the factor, in [0, 1] unless detail says otherwise.
+	Value float64 `protobuf:"fixed64,2,opt,name=value,proto3" json:"value,omitempty"`
+	// Detail explains the value.
+	Detail        string `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClipFactor) Reset() {
+	*x = ClipFactor{}
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClipFactor) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClipFactor) ProtoMessage() {}
+
+func (x *ClipFactor) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClipFactor.ProtoReflect.Descriptor instead.
+func (*ClipFactor) Descriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ClipFactor) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ClipFactor) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *ClipFactor) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+// GetClipRequest names a clip.
+type GetClipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ClipId of the clip.
+	ClipId        string `protobuf:"bytes,1,opt,name=clip_id,json=clipId,proto3" json:"clip_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClipRequest) Reset() {
+	*x = GetClipRequest{}
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClipRequest) ProtoMessage() {}
+
+func (x *GetClipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClipRequest.ProtoReflect.Descriptor instead.
+func (*GetClipRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetClipRequest) GetClipId() string {
+	if x != nil {
+		return x.ClipId
+	}
+	return ""
+}
+
+// GetClipResponse is the clip.
+type GetClipResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Clip as it is now.
+	Clip          *Clip `protobuf:"bytes,1,opt,name=clip,proto3" json:"clip,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetClipResponse) Reset() {
+	*x = GetClipResponse{}
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetClipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetClipResponse) ProtoMessage() {}
+
+func (x *GetClipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetClipResponse.ProtoReflect.Descriptor instead.
+func (*GetClipResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetClipResponse) GetClip() *Clip {
+	if x != nil {
+		return x.Clip
+	}
+	return nil
+}
+
+// CancelClipRequest names a clip.
+type CancelClipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ClipId of the clip.
+	ClipId        string `protobuf:"bytes,1,opt,name=clip_id,json=clipId,proto3" json:"clip_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelClipRequest) Reset() {
+	*x = CancelClipRequest{}
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelClipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelClipRequest) ProtoMessage() {}
+
+func (x *CancelClipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelClipRequest.ProtoReflect.Descriptor instead.
+func (*CancelClipRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CancelClipRequest) GetClipId() string {
+	if x != nil {
+		return x.ClipId
+	}
+	return ""
+}
+
+// CancelClipResponse is the clip after the cancel.
+type CancelClipResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Clip as it is now.
+	Clip          *Clip `protobuf:"bytes,1,opt,name=clip,proto3" json:"clip,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelClipResponse) Reset() {
+	*x = CancelClipResponse{}
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelClipResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelClipResponse) ProtoMessage() {}
+
+func (x *CancelClipResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelClipResponse.ProtoReflect.Descriptor instead.
+func (*CancelClipResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CancelClipResponse) GetClip() *Clip {
+	if x != nil {
+		return x.Clip
+	}
+	return nil
+}
+
+// ReadClipFileRequest names a file of a clip and a byte range.
+type ReadClipFileRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ClipId of the clip.
+	ClipId string `protobuf:"bytes,1,opt,name=clip_id,json=clipId,proto3" json:"clip_id,omitempty"`
+	// Kind of the file: "clip", "thumbnail", "srt", "vtt", "edl" or "fcpxml".
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Offset is the first byte to send.
+	Offset int64 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	// Length is the most bytes to send; 0 means to the end.
+	Length        int64 `protobuf:"varint,4,opt,name=length,proto3" json:"length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadClipFileRequest) Reset() {
+	*x = ReadClipFileRequest{}
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadClipFileRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadClipFileRequest) ProtoMessage() {}
+
+func (x *ReadClipFileRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadClipFileRequest.ProtoReflect.Descriptor instead.
+func (*ReadClipFileRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ReadClipFileRequest) GetClipId() string {
+	if x != nil {
+		return x.ClipId
+	}
+	return ""
+}
+
+func (x *ReadClipFileRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ReadClipFileRequest) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *ReadClipFileRequest) GetLength() int64 {
+	if x != nil {
+		return x.Length
+	}
+	return 0
+}
+
+// ReadClipFileResponse is one message of the stream: the first carries the
+// file's description, every one carries data.
+type ReadClipFileResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// File describes the whole file (first message only).
+	File *v1.Artifact `protobuf:"bytes,1,opt,name=file,proto3" json:"file,omitempty"`
+	// ModTime is when the file was stored (first message only).
+	ModTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=mod_time,json=modTime,proto3" json:"mod_time,omitempty"`
+	// Data is the next chunk of the range.
+	Data          []byte `protobuf:"bytes,3,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadClipFileResponse) Reset() {
+	*x = ReadClipFileResponse{}
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadClipFileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadClipFileResponse) ProtoMessage() {}
+
+func (x *ReadClipFileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadClipFileResponse.ProtoReflect.Descriptor instead.
+func (*ReadClipFileResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReadClipFileResponse) GetFile() *v1.Artifact {
+	if x != nil {
+		return x.File
+	}
+	return nil
+}
+
+func (x *ReadClipFileResponse) GetModTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ModTime
+	}
+	return nil
+}
+
+func (x *ReadClipFileResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
 // ListClipsRequest names the video.
 type ListClipsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -388,7 +949,7 @@ type ListClipsRequest struct {
 
 func (x *ListClipsRequest) Reset() {
 	*x = ListClipsRequest{}
-	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[4]
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +961,7 @@ func (x *ListClipsRequest) String() string {
 func (*ListClipsRequest) ProtoMessage() {}
 
 func (x *ListClipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[4]
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +974,7 @@ func (x *ListClipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClipsRequest.ProtoReflect.Descriptor instead.
 func (*ListClipsRequest) Descriptor() ([]byte, []int) {
-	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{4}
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListClipsRequest) GetVideoId() string {
@@ -434,7 +995,7 @@ type ListClipsResponse struct {
 
 func (x *ListClipsResponse) Reset() {
 	*x = ListClipsResponse{}
-	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[5]
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +1007,7 @@ func (x *ListClipsResponse) String() string {
 func (*ListClipsResponse) ProtoMessage() {}
 
 func (x *ListClipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[5]
+	mi := &file_clipmesh_clips_v1_clips_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +1020,7 @@ func (x *ListClipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClipsResponse.ProtoReflect.Descriptor instead.
 func (*ListClipsResponse) Descriptor() ([]byte, []int) {
-	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{5}
+	return file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListClipsResponse) GetClips() []*Clip {
@@ -473,7 +1034,7 @@ var File_clipmesh_clips_v1_clips_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_clips_v1_clips_service_proto_rawDesc = "" +
 	"\n" +
-	"%clipmesh/clips/v1/clips_service.proto\x12\x11clipmesh.clips.v1\x1a-clipmesh/analytics/v1/analytics_service.proto\x1a\x1fclipmesh/common/v1/common.proto\x1a!clipmesh/nlp/v1/nlp_service.proto\x1a/clipmesh/transcribe/v1/transcribe_service.proto\x1a'clipmesh/vision/v1/vision_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x03\n" +
+	"%clipmesh/clips/v1/clips_service.proto\x12\x11clipmesh.clips.v1\x1a-clipmesh/analytics/v1/analytics_service.proto\x1a\x1fclipmesh/common/v1/common.proto\x1a!clipmesh/nlp/v1/nlp_service.proto\x1a/clipmesh/transcribe/v1/transcribe_service.proto\x1a'clipmesh/vision/v1/vision_service.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa2\x03\n" +
 	"\rRenderRequest\x12\x19\n" +
 	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x125\n" +
 	"\x06ranges\x18\x02 \x03(\v2\x1d.clipmesh.common.v1.TimeRangeR\x06ranges\x128\n" +
@@ -483,7 +1044,8 @@ const file_clipmesh_clips_v1_clips_service_proto_rawDesc = "" +
 	"\n" +
 	"transcript\x18\x06 \x01(\v2\".clipmesh.transcribe.v1.TranscriptR\n" +
 	"transcript\x128\n" +
-	"\x04text\x18\a \x01(\v2$.clipmesh.nlp.v1.AnalyzeTextResponseR\x04text\"\xc7\x01\n" +
+	"\x04text\x18\a \x01(\v2$.clipmesh.nlp.v1.AnalyzeTextResponseR\x04text\x12\x14\n" +
+	"\x05async\x18\b \x01(\bR\x05async\"\xc7\x01\n" +
 	"\vClipOptions\x12\x14\n" +
 	"\x05count\x18\x01 \x01(\x05R\x05count\x12\x1f\n" +
 	"\vmin_seconds\x18\x02 \x01(\x01R\n" +
@@ -494,7 +1056,7 @@ const file_clipmesh_clips_v1_clips_service_proto_rawDesc = "" +
 	"\rcaption_style\x18\x05 \x01(\tR\fcaptionStyle\x12\x16\n" +
 	"\x06preset\x18\x06 \x01(\tR\x06preset\"?\n" +
 	"\x0eRenderResponse\x12-\n" +
-	"\x05clips\x18\x01 \x03(\v2\x17.clipmesh.clips.v1.ClipR\x05clips\"\xa6\x02\n" +
+	"\x05clips\x18\x01 \x03(\v2\x17.clipmesh.clips.v1.ClipR\x05clips\"\xcf\x05\n" +
 	"\x04Clip\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bvideo_id\x18\x02 \x01(\tR\avideoId\x123\n" +
@@ -504,14 +1066,62 @@ const file_clipmesh_clips_v1_clips_service_proto_rawDesc = "" +
 	"\x05title\x18\x06 \x01(\tR\x05title\x122\n" +
 	"\x05files\x18\a \x03(\v2\x1c.clipmesh.common.v1.ArtifactR\x05files\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"-\n" +
+	"createTime\x122\n" +
+	"\x05state\x18\t \x01(\x0e2\x1c.clipmesh.clips.v1.ClipStateR\x05state\x128\n" +
+	"\bprogress\x18\n" +
+	" \x01(\v2\x1c.clipmesh.common.v1.ProgressR\bprogress\x12\x14\n" +
+	"\x05error\x18\v \x01(\tR\x05error\x127\n" +
+	"\afactors\x18\f \x03(\v2\x1d.clipmesh.clips.v1.ClipFactorR\afactors\x12\x1e\n" +
+	"\n" +
+	"transcript\x18\r \x01(\tR\n" +
+	"transcript\x12\x1a\n" +
+	"\bhashtags\x18\x0e \x03(\tR\bhashtags\x12\x16\n" +
+	"\x06preset\x18\x0f \x01(\tR\x06preset\x12#\n" +
+	"\rcaption_style\x18\x10 \x01(\tR\fcaptionStyle\x12\x18\n" +
+	"\areframe\x18\x11 \x01(\tR\areframe\x12\x1a\n" +
+	"\battempts\x18\x12 \x01(\x05R\battempts\x12;\n" +
+	"\vupdate_time\x18\x13 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"N\n" +
+	"\n" +
+	"ClipFactor\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value\x12\x16\n" +
+	"\x06detail\x18\x03 \x01(\tR\x06detail\")\n" +
+	"\x0eGetClipRequest\x12\x17\n" +
+	"\aclip_id\x18\x01 \x01(\tR\x06clipId\">\n" +
+	"\x0fGetClipResponse\x12+\n" +
+	"\x04clip\x18\x01 \x01(\v2\x17.clipmesh.clips.v1.ClipR\x04clip\",\n" +
+	"\x11CancelClipRequest\x12\x17\n" +
+	"\aclip_id\x18\x01 \x01(\tR\x06clipId\"A\n" +
+	"\x12CancelClipResponse\x12+\n" +
+	"\x04clip\x18\x01 \x01(\v2\x17.clipmesh.clips.v1.ClipR\x04clip\"r\n" +
+	"\x13ReadClipFileRequest\x12\x17\n" +
+	"\aclip_id\x18\x01 \x01(\tR\x06clipId\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12\x16\n" +
+	"\x06length\x18\x04 \x01(\x03R\x06length\"\x93\x01\n" +
+	"\x14ReadClipFileResponse\x120\n" +
+	"\x04file\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ArtifactR\x04file\x125\n" +
+	"\bmod_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\amodTime\x12\x12\n" +
+	"\x04data\x18\x03 \x01(\fR\x04data\"-\n" +
 	"\x10ListClipsRequest\x12\x19\n" +
 	"\bvideo_id\x18\x01 \x01(\tR\avideoId\"B\n" +
 	"\x11ListClipsResponse\x12-\n" +
-	"\x05clips\x18\x01 \x03(\v2\x17.clipmesh.clips.v1.ClipR\x05clips2\xf7\x01\n" +
+	"\x05clips\x18\x01 \x03(\v2\x17.clipmesh.clips.v1.ClipR\x05clips*\xa3\x01\n" +
+	"\tClipState\x12\x1a\n" +
+	"\x16CLIP_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11CLIP_STATE_QUEUED\x10\x01\x12\x18\n" +
+	"\x14CLIP_STATE_RENDERING\x10\x02\x12\x18\n" +
+	"\x14CLIP_STATE_SUCCEEDED\x10\x03\x12\x15\n" +
+	"\x11CLIP_STATE_FAILED\x10\x04\x12\x18\n" +
+	"\x14CLIP_STATE_CANCELLED\x10\x052\xcc\x04\n" +
 	"\fClipsService\x12j\n" +
 	"\x06Render\x12 .clipmesh.clips.v1.RenderRequest\x1a!.clipmesh.clips.v1.RenderResponse\"\x1b\x82\xd3\xe4\x93\x02\x15:\x01*\"\x10/v1/clips:render\x12{\n" +
-	"\tListClips\x12#.clipmesh.clips.v1.ListClipsRequest\x1a$.clipmesh.clips.v1.ListClipsResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/videos/{video_id}/clipsB\xcf\x01\n" +
+	"\tListClips\x12#.clipmesh.clips.v1.ListClipsRequest\x1a$.clipmesh.clips.v1.ListClipsResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/videos/{video_id}/clips\x12m\n" +
+	"\aGetClip\x12!.clipmesh.clips.v1.GetClipRequest\x1a\".clipmesh.clips.v1.GetClipResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/clips/{clip_id}\x12\x80\x01\n" +
+	"\n" +
+	"CancelClip\x12$.clipmesh.clips.v1.CancelClipRequest\x1a%.clipmesh.clips.v1.CancelClipResponse\"%\x82\xd3\xe4\x93\x02\x1f:\x01*\"\x1a/v1/clips/{clip_id}:cancel\x12a\n" +
+	"\fReadClipFile\x12&.clipmesh.clips.v1.ReadClipFileRequest\x1a'.clipmesh.clips.v1.ReadClipFileResponse0\x01B\xcf\x01\n" +
 	"\x15com.clipmesh.clips.v1B\x11ClipsServiceProtoP\x01Z=github.com/clipmesh/clipmesh/gen/go/clipmesh/clips/v1;clipsv1\xa2\x02\x03CCX\xaa\x02\x11Clipmesh.Clips.V1\xca\x02\x11Clipmesh\\Clips\\V1\xe2\x02\x1dClipmesh\\Clips\\V1\\GPBMetadata\xea\x02\x13Clipmesh::Clips::V1b\x06proto3"
 
 var (
@@ -526,43 +1136,67 @@ func file_clipmesh_clips_v1_clips_service_proto_rawDescGZIP() []byte {
 	return file_clipmesh_clips_v1_clips_service_proto_rawDescData
 }
 
-var file_clipmesh_clips_v1_clips_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_clipmesh_clips_v1_clips_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_clipmesh_clips_v1_clips_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_clipmesh_clips_v1_clips_service_proto_goTypes = []any{
-	(*RenderRequest)(nil),           // 0: clipmesh.clips.v1.RenderRequest
-	(*ClipOptions)(nil),             // 1: clipmesh.clips.v1.ClipOptions
-	(*RenderResponse)(nil),          // 2: clipmesh.clips.v1.RenderResponse
-	(*Clip)(nil),                    // 3: clipmesh.clips.v1.Clip
-	(*ListClipsRequest)(nil),        // 4: clipmesh.clips.v1.ListClipsRequest
-	(*ListClipsResponse)(nil),       // 5: clipmesh.clips.v1.ListClipsResponse
-	(*v1.TimeRange)(nil),            // 6: clipmesh.common.v1.TimeRange
-	(*v11.Moment)(nil),              // 7: clipmesh.analytics.v1.Moment
-	(*v12.VisionResult)(nil),        // 8: clipmesh.vision.v1.VisionResult
-	(*v13.Transcript)(nil),          // 9: clipmesh.transcribe.v1.Transcript
-	(*v14.AnalyzeTextResponse)(nil), // 10: clipmesh.nlp.v1.AnalyzeTextResponse
-	(*v1.Artifact)(nil),             // 11: clipmesh.common.v1.Artifact
-	(*timestamppb.Timestamp)(nil),   // 12: google.protobuf.Timestamp
+	(ClipState)(0),                  // 0: clipmesh.clips.v1.ClipState
+	(*RenderRequest)(nil),           // 1: clipmesh.clips.v1.RenderRequest
+	(*ClipOptions)(nil),             // 2: clipmesh.clips.v1.ClipOptions
+	(*RenderResponse)(nil),          // 3: clipmesh.clips.v1.RenderResponse
+	(*Clip)(nil),                    // 4: clipmesh.clips.v1.Clip
+	(*ClipFactor)(nil),              // 5: clipmesh.clips.v1.ClipFactor
+	(*GetClipRequest)(nil),          // 6: clipmesh.clips.v1.GetClipRequest
+	(*GetClipResponse)(nil),         // 7: clipmesh.clips.v1.GetClipResponse
+	(*CancelClipRequest)(nil),       // 8: clipmesh.clips.v1.CancelClipRequest
+	(*CancelClipResponse)(nil),      // 9: clipmesh.clips.v1.CancelClipResponse
+	(*ReadClipFileRequest)(nil),     // 10: clipmesh.clips.v1.ReadClipFileRequest
+	(*ReadClipFileResponse)(nil),    // 11: clipmesh.clips.v1.ReadClipFileResponse
+	(*ListClipsRequest)(nil),        // 12: clipmesh.clips.v1.ListClipsRequest
+	(*ListClipsResponse)(nil),       // 13: clipmesh.clips.v1.ListClipsResponse
+	(*v1.TimeRange)(nil),            // 14: clipmesh.common.v1.TimeRange
+	(*v11.Moment)(nil),              // 15: clipmesh.analytics.v1.Moment
+	(*v12.VisionResult)(nil),        // 16: clipmesh.vision.v1.VisionResult
+	(*v13.Transcript)(nil),          // 17: clipmesh.transcribe.v1.Transcript
+	(*v14.AnalyzeTextResponse)(nil), // 18: clipmesh.nlp.v1.AnalyzeTextResponse
+	(*v1.Artifact)(nil),             // 19: clipmesh.common.v1.Artifact
+	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
+	(*v1.Progress)(nil),             // 21: clipmesh.common.v1.Progress
 }
 var file_clipmesh_clips_v1_clips_service_proto_depIdxs = []int32{
-	6,  // 0: clipmesh.clips.v1.RenderRequest.ranges:type_name -> clipmesh.common.v1.TimeRange
-	1,  // 1: clipmesh.clips.v1.RenderRequest.options:type_name -> clipmesh.clips.v1.ClipOptions
-	7,  // 2: clipmesh.clips.v1.RenderRequest.moments:type_name -> clipmesh.analytics.v1.Moment
-	8,  // 3: clipmesh.clips.v1.RenderRequest.vision:type_name -> clipmesh.vision.v1.VisionResult
-	9,  // 4: clipmesh.clips.v1.RenderRequest.transcript:type_name -> clipmesh.transcribe.v1.Transcript
-	10, // 5: clipmesh.clips.v1.RenderRequest.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
-	3,  // 6: clipmesh.clips.v1.RenderResponse.clips:type_name -> clipmesh.clips.v1.Clip
-	6,  // 7: clipmesh.clips.v1.Clip.range:type_name -> clipmesh.common.v1.TimeRange
-	11, // 8: clipmesh.clips.v1.Clip.files:type_name -> clipmesh.common.v1.Artifact
-	12, // 9: clipmesh.clips.v1.Clip.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 10: clipmesh.clips.v1.ListClipsResponse.clips:type_name -> clipmesh.clips.v1.Clip
-	0,  // 11: clipmesh.clips.v1.ClipsService.Render:input_type -> clipmesh.clips.v1.RenderRequest
-	4,  // 12: clipmesh.clips.v1.ClipsService.ListClips:input_type -> clipmesh.clips.v1.ListClipsRequest
-	2,  // 13: clipmesh.clips.v1.ClipsService.Render:output_type -> clipmesh.clips.v1.RenderResponse
-	5,  // 14: clipmesh.clips.v1.ClipsService.ListClips:output_type -> clipmesh.clips.v1.ListClipsResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	14, // 0: clipmesh.clips.v1.RenderRequest.ranges:type_name -> clipmesh.common.v1.TimeRange
+	2,  // 1: clipmesh.clips.v1.RenderRequest.options:type_name -> clipmesh.clips.v1.ClipOptions
+	15, // 2: clipmesh.clips.v1.RenderRequest.moments:type_name -> clipmesh.analytics.v1.Moment
+	16, // 3: clipmesh.clips.v1.RenderRequest.vision:type_name -> clipmesh.vision.v1.VisionResult
+	17, // 4: clipmesh.clips.v1.RenderRequest.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	18, // 5: clipmesh.clips.v1.RenderRequest.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
+	4,  // 6: clipmesh.clips.v1.RenderResponse.clips:type_name -> clipmesh.clips.v1.Clip
+	14, // 7: clipmesh.clips.v1.Clip.range:type_name -> clipmesh.common.v1.TimeRange
+	19, // 8: clipmesh.clips.v1.Clip.files:type_name -> clipmesh.common.v1.Artifact
+	20, // 9: clipmesh.clips.v1.Clip.create_time:type_name -> google.protobuf.Timestamp
+	0,  // 10: clipmesh.clips.v1.Clip.state:type_name -> clipmesh.clips.v1.ClipState
+	21, // 11: clipmesh.clips.v1.Clip.progress:type_name -> clipmesh.common.v1.Progress
+	5,  // 12: clipmesh.clips.v1.Clip.factors:type_name -> clipmesh.clips.v1.ClipFactor
+	20, // 13: clipmesh.clips.v1.Clip.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 14: clipmesh.clips.v1.GetClipResponse.clip:type_name -> clipmesh.clips.v1.Clip
+	4,  // 15: clipmesh.clips.v1.CancelClipResponse.clip:type_name -> clipmesh.clips.v1.Clip
+	19, // 16: clipmesh.clips.v1.ReadClipFileResponse.file:type_name -> clipmesh.common.v1.Artifact
+	20, // 17: clipmesh.clips.v1.ReadClipFileResponse.mod_time:type_name -> google.protobuf.Timestamp
+	4,  // 18: clipmesh.clips.v1.ListClipsResponse.clips:type_name -> clipmesh.clips.v1.Clip
+	1,  // 19: clipmesh.clips.v1.ClipsService.Render:input_type -> clipmesh.clips.v1.RenderRequest
+	12, // 20: clipmesh.clips.v1.ClipsService.ListClips:input_type -> clipmesh.clips.v1.ListClipsRequest
+	6,  // 21: clipmesh.clips.v1.ClipsService.GetClip:input_type -> clipmesh.clips.v1.GetClipRequest
+	8,  // 22: clipmesh.clips.v1.ClipsService.CancelClip:input_type -> clipmesh.clips.v1.CancelClipRequest
+	10, // 23: clipmesh.clips.v1.ClipsService.ReadClipFile:input_type -> clipmesh.clips.v1.ReadClipFileRequest
+	3,  // 24: clipmesh.clips.v1.ClipsService.Render:output_type -> clipmesh.clips.v1.RenderResponse
+	13, // 25: clipmesh.clips.v1.ClipsService.ListClips:output_type -> clipmesh.clips.v1.ListClipsResponse
+	7,  // 26: clipmesh.clips.v1.ClipsService.GetClip:output_type -> clipmesh.clips.v1.GetClipResponse
+	9,  // 27: clipmesh.clips.v1.ClipsService.CancelClip:output_type -> clipmesh.clips.v1.CancelClipResponse
+	11, // 28: clipmesh.clips.v1.ClipsService.ReadClipFile:output_type -> clipmesh.clips.v1.ReadClipFileResponse
+	24, // [24:29] is the sub-list for method output_type
+	19, // [19:24] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_clips_v1_clips_service_proto_init() }
@@ -575,13 +1209,14 @@ func file_clipmesh_clips_v1_clips_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_clips_v1_clips_service_proto_rawDesc), len(file_clipmesh_clips_v1_clips_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      1,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_clipmesh_clips_v1_clips_service_proto_goTypes,
 		DependencyIndexes: file_clipmesh_clips_v1_clips_service_proto_depIdxs,
+		EnumInfos:         file_clipmesh_clips_v1_clips_service_proto_enumTypes,
 		MessageInfos:      file_clipmesh_clips_v1_clips_service_proto_msgTypes,
 	}.Build()
 	File_clipmesh_clips_v1_clips_service_proto = out.File

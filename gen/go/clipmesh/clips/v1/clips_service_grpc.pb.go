@@ -19,8 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClipsService_Render_FullMethodName    = "/clipmesh.clips.v1.ClipsService/Render"
-	ClipsService_ListClips_FullMethodName = "/clipmesh.clips.v1.ClipsService/ListClips"
+	ClipsService_Render_FullMethodName       = "/clipmesh.clips.v1.ClipsService/Render"
+	ClipsService_ListClips_FullMethodName    = "/clipmesh.clips.v1.ClipsService/ListClips"
+	ClipsService_GetClip_FullMethodName      = "/clipmesh.clips.v1.ClipsService/GetClip"
+	ClipsService_CancelClip_FullMethodName   = "/clipmesh.clips.v1.ClipsService/CancelClip"
+	ClipsService_ReadClipFile_FullMethodName = "/clipmesh.clips.v1.ClipsService/ReadClipFile"
 )
 
 // ClipsServiceClient is the client API for ClipsService service.
@@ -34,6 +37,14 @@ type ClipsServiceClient interface {
 	Render(ctx context.Context, in *RenderRequest, opts ...grpc.CallOption) (*RenderResponse, error)
 	// ListClips lists a video's rendered clips.
 	ListClips(ctx context.Context, in *ListClipsRequest, opts ...grpc.CallOption) (*ListClipsResponse, error)
+	// GetClip returns one clip with its state and progress.
+	GetClip(ctx context.Context, in *GetClipRequest, opts ...grpc.CallOption) (*GetClipResponse, error)
+	// CancelClip cancels a queued or rendering clip.
+	CancelClip(ctx context.Context, in *CancelClipRequest, opts ...grpc.CallOption) (*CancelClipResponse, error)
+	// ReadClipFile streams a byte range of one of a clip's files. The gateway
+	// serves it as GET /v1/clips/{clip_id}/files/{kind} with HTTP range
+	// requests, so it has no binding of its own.
+	ReadClipFile(ctx context.Context, in *ReadClipFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadClipFileResponse], error)
 }
 
 type clipsServiceClient struct {
@@ -64,6 +75,45 @@ func (c *clipsServiceClient) ListClips(ctx context.Context, in *ListClipsRequest
 	return out, nil
 }
 
+func (c *clipsServiceClient) GetClip(ctx context.Context, in *GetClipRequest, opts ...grpc.CallOption) (*GetClipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetClipResponse)
+	err := c.cc.Invoke(ctx, ClipsService_GetClip_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clipsServiceClient) CancelClip(ctx context.Context, in *CancelClipRequest, opts ...grpc.CallOption) (*CancelClipResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelClipResponse)
+	err := c.cc.Invoke(ctx, ClipsService_CancelClip_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *clipsServiceClient) ReadClipFile(ctx context.Context, in *ReadClipFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadClipFileResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &ClipsService_ServiceDesc.Streams[0], ClipsService_ReadClipFile_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ReadClipFileRequest, ReadClipFileResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClipsService_ReadClipFileClient = grpc.ServerStreamingClient[ReadClipFileResponse]
+
 // ClipsServiceServer is the server API for ClipsService service.
 // All implementations must embed UnimplementedClipsServiceServer
 // for forward compatibility.
@@ -75,6 +125,14 @@ type ClipsServiceServer interface {
 	Render(context.Context, *RenderRequest) (*RenderResponse, error)
 	// ListClips lists a video's rendered clips.
 	ListClips(context.Context, *ListClipsRequest) (*ListClipsResponse, error)
+	// GetClip returns one clip with its state and progress.
+	GetClip(context.Context, *GetClipRequest) (*GetClipResponse, error)
+	// CancelClip cancels a queued or rendering clip.
+	CancelClip(context.Context, *CancelClipRequest) (*CancelClipResponse, error)
+	// ReadClipFile streams a byte range of one of a clip's files. The gateway
+	// serves it as GET /v1/clips/{clip_id}/files/{kind} with HTTP range
+	// requests, so it has no binding of its own.
+	ReadClipFile(*ReadClipFileRequest, grpc.ServerStreamingServer[ReadClipFileResponse]) error
 	mustEmbedUnimplementedClipsServiceServer()
 }
 
@@ -90,6 +148,15 @@ func (UnimplementedClipsServiceServer) Render(context.Context, *RenderRequest) (
 }
 func (UnimplementedClipsServiceServer) ListClips(context.Context, *ListClipsRequest) (*ListClipsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListClips not implemented")
+}
+func (UnimplementedClipsServiceServer) GetClip(context.Context, *GetClipRequest) (*GetClipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetClip not implemented")
+}
+func (UnimplementedClipsServiceServer) CancelClip(context.Context, *CancelClipRequest) (*CancelClipResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelClip not implemented")
+}
+func (UnimplementedClipsServiceServer) ReadClipFile(*ReadClipFileRequest, grpc.ServerStreamingServer[ReadClipFileResponse]) error {
+	return status.Error(codes.Unimplemented, "method ReadClipFile not implemented")
 }
 func (UnimplementedClipsServiceServer) mustEmbedUnimplementedClipsServiceServer() {}
 func (UnimplementedClipsServiceServer) testEmbeddedByValue()                      {}
@@ -148,6 +215,53 @@ func _ClipsService_ListClips_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClipsService_GetClip_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetClipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClipsServiceServer).GetClip(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClipsService_GetClip_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClipsServiceServer).GetClip(ctx, req.(*GetClipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClipsService_CancelClip_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelClipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClipsServiceServer).CancelClip(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClipsService_CancelClip_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClipsServiceServer).CancelClip(ctx, req.(*CancelClipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClipsService_ReadClipFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ReadClipFileRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(ClipsServiceServer).ReadClipFile(m, &grpc.GenericServerStream[ReadClipFileRequest, ReadClipFileResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type ClipsService_ReadClipFileServer = grpc.ServerStreamingServer[ReadClipFileResponse]
+
 // ClipsService_ServiceDesc is the grpc.ServiceDesc for ClipsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -163,7 +277,21 @@ var ClipsService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "ListClips",
 			Handler:    _ClipsService_ListClips_Handler,
 		},
+		{
+			MethodName: "GetClip",
+			Handler:    _ClipsService_GetClip_Handler,
+		},
+		{
+			MethodName: "CancelClip",
+			Handler:    _ClipsService_CancelClip_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ReadClipFile",
+			Handler:       _ClipsService_ReadClipFile_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "clipmesh/clips/v1/clips_service.proto",
 }

@@ -104,6 +104,119 @@ func (x *Operation) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// PresenceChanged is one session's presence in a project: who is online
+// and what they look at. Published on clipmesh.collab.v1.presence.<project>
+// when it changes, again every few seconds while the session lasts (so a
+// replica that starts late, or missed a message, learns it), and with left
+// set when the session goes.
+type PresenceChanged struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ProjectId is the project.
+	ProjectId string `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// SessionId identifies the session (one person may have several).
+	SessionId string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	// Subject is the authenticated principal.
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Role is the principal's role in the project.
+	Role string `protobuf:"bytes,4,opt,name=role,proto3" json:"role,omitempty"`
+	// ClipId is the clip the person looks at, if any.
+	ClipId string `protobuf:"bytes,5,opt,name=clip_id,json=clipId,proto3" json:"clip_id,omitempty"`
+	// TimeMs is the playhead in that clip, in milliseconds.
+	TimeMs int64 `protobuf:"varint,6,opt,name=time_ms,json=timeMs,proto3" json:"time_ms,omitempty"`
+	// Left is true when the session has left the project.
+	Left bool `protobuf:"varint,7,opt,name=left,proto3" json:"left,omitempty"`
+	// UpdateTime is when the presence was last set.
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenceChanged) Reset() {
+	*x = PresenceChanged{}
+	mi := &file_clipmesh_collab_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenceChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenceChanged) ProtoMessage() {}
+
+func (x *PresenceChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_collab_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenceChanged.ProtoReflect.Descriptor instead.
+func (*PresenceChanged) Descriptor() ([]byte, []int) {
+	return file_clipmesh_collab_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PresenceChanged) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *PresenceChanged) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+func (x *PresenceChanged) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *PresenceChanged) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *PresenceChanged) GetClipId() string {
+	if x != nil {
+		return x.ClipId
+	}
+	return ""
+}
+
+func (x *PresenceChanged) GetTimeMs() int64 {
+	if x != nil {
+		return x.TimeMs
+	}
+	return 0
+}
+
+func (x *PresenceChanged) GetLeft() bool {
+	if x != nil {
+		return x.Left
+	}
+	return false
+}
+
+func (x *PresenceChanged) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
 var File_clipmesh_collab_v1_events_proto protoreflect.FileDescriptor
 
 const file_clipmesh_collab_v1_events_proto_rawDesc = "" +
@@ -116,7 +229,19 @@ const file_clipmesh_collab_v1_events_proto_rawDesc = "" +
 	"\x06author\x18\x03 \x01(\tR\x06author\x12!\n" +
 	"\fpayload_json\x18\x04 \x01(\tR\vpayloadJson\x12;\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTimeB\xd0\x01\n" +
+	"createTime\"\x80\x02\n" +
+	"\x0fPresenceChanged\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1d\n" +
+	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12\x12\n" +
+	"\x04role\x18\x04 \x01(\tR\x04role\x12\x17\n" +
+	"\aclip_id\x18\x05 \x01(\tR\x06clipId\x12\x17\n" +
+	"\atime_ms\x18\x06 \x01(\x03R\x06timeMs\x12\x12\n" +
+	"\x04left\x18\a \x01(\bR\x04left\x12;\n" +
+	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTimeB\xd0\x01\n" +
 	"\x16com.clipmesh.collab.v1B\vEventsProtoP\x01Z?github.com/clipmesh/clipmesh/gen/go/clipmesh/collab/v1;collabv1\xa2\x02\x03CCX\xaa\x02\x12Clipmesh.Collab.V1\xca\x02\x12Clipmesh\\Collab\\V1\xe2\x02\x1eClipmesh\\Collab\\V1\\GPBMetadata\xea\x02\x14Clipmesh::Collab::V1b\x06proto3"
 
 var (
@@ -131,18 +256,20 @@ func file_clipmesh_collab_v1_events_proto_rawDescGZIP() []byte {
 	return file_clipmesh_collab_v1_events_proto_rawDescData
 }
 
-var file_clipmesh_collab_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_clipmesh_collab_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_clipmesh_collab_v1_events_proto_goTypes = []any{
 	(*Operation)(nil),             // 0: clipmesh.collab.v1.Operation
-	(*timestamppb.Timestamp)(nil), // 1: google.protobuf.Timestamp
+	(*PresenceChanged)(nil),       // 1: clipmesh.collab.v1.PresenceChanged
+	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
 }
 var file_clipmesh_collab_v1_events_proto_depIdxs = []int32{
-	1, // 0: clipmesh.collab.v1.Operation.create_time:type_name -> google.protobuf.Timestamp
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	2, // 0: clipmesh.collab.v1.Operation.create_time:type_name -> google.protobuf.Timestamp
+	2, // 1: clipmesh.collab.v1.PresenceChanged.update_time:type_name -> google.protobuf.Timestamp
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_collab_v1_events_proto_init() }
@@ -156,7 +283,7 @@ func file_clipmesh_collab_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_collab_v1_events_proto_rawDesc), len(file_clipmesh_collab_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

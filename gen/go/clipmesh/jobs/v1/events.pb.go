@@ -75,7 +75,10 @@ type JobQueued struct {
 	// JobId of the job to run.
 	JobId string `protobuf:"bytes,1,opt,name=job_id,json=jobId,proto3" json:"job_id,omitempty"`
 	// Tenant that owns the job.
-	Tenant        string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Tenant string `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	// BatchId, on the callback stream (clipmesh.jobs.v1.callback), names a
+	// batch whose callback is to be delivered; job_id is then empty.
+	BatchId       string `protobuf:"bytes,3,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,6 +127,60 @@ func (x *JobQueued) GetTenant() string {
 	return ""
 }
 
+func (x *JobQueued) GetBatchId() string {
+	if x != nil {
+		return x.BatchId
+	}
+	return ""
+}
+
+// BatchFinished is the body of a batch's callback POST: the batch once every
+// one of its jobs is final.
+type BatchFinished struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Batch as it ended, without its callback delivery.
+	Batch         *Batch `protobuf:"bytes,1,opt,name=batch,proto3" json:"batch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BatchFinished) Reset() {
+	*x = BatchFinished{}
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BatchFinished) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BatchFinished) ProtoMessage() {}
+
+func (x *BatchFinished) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BatchFinished.ProtoReflect.Descriptor instead.
+func (*BatchFinished) Descriptor() ([]byte, []int) {
+	return file_clipmesh_jobs_v1_events_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BatchFinished) GetBatch() *Batch {
+	if x != nil {
+		return x.Batch
+	}
+	return nil
+}
+
 // JobCancelRequested is published on clipmesh.jobs.v1.cancel.<job_id> so the
 // replica running the job stops it.
 type JobCancelRequested struct {
@@ -136,7 +193,7 @@ type JobCancelRequested struct {
 
 func (x *JobCancelRequested) Reset() {
 	*x = JobCancelRequested{}
-	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[2]
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -148,7 +205,7 @@ func (x *JobCancelRequested) String() string {
 func (*JobCancelRequested) ProtoMessage() {}
 
 func (x *JobCancelRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[2]
+	mi := &file_clipmesh_jobs_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -161,7 +218,7 @@ func (x *JobCancelRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JobCancelRequested.ProtoReflect.Descriptor instead.
 func (*JobCancelRequested) Descriptor() ([]byte, []int) {
-	return file_clipmesh_jobs_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_clipmesh_jobs_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *JobCancelRequested) GetJobId() string {
@@ -177,10 +234,13 @@ const file_clipmesh_jobs_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"\x1dclipmesh/jobs/v1/events.proto\x12\x10clipmesh.jobs.v1\x1a#clipmesh/jobs/v1/jobs_service.proto\"8\n" +
 	"\rJobProgressed\x12'\n" +
-	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03job\":\n" +
+	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03job\"U\n" +
 	"\tJobQueued\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobId\x12\x16\n" +
-	"\x06tenant\x18\x02 \x01(\tR\x06tenant\"+\n" +
+	"\x06tenant\x18\x02 \x01(\tR\x06tenant\x12\x19\n" +
+	"\bbatch_id\x18\x03 \x01(\tR\abatchId\">\n" +
+	"\rBatchFinished\x12-\n" +
+	"\x05batch\x18\x01 \x01(\v2\x17.clipmesh.jobs.v1.BatchR\x05batch\"+\n" +
 	"\x12JobCancelRequested\x12\x15\n" +
 	"\x06job_id\x18\x01 \x01(\tR\x05jobIdB\xc2\x01\n" +
 	"\x14com.clipmesh.jobs.v1B\vEventsProtoP\x01Z;github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1;jobsv1\xa2\x02\x03CJX\xaa\x02\x10Clipmesh.Jobs.V1\xca\x02\x10Clipmesh\\Jobs\\V1\xe2\x02\x1cClipmesh\\Jobs\\V1\\GPBMetadata\xea\x02\x12Clipmesh::Jobs::V1b\x06proto3"
@@ -197,20 +257,23 @@ func file_clipmesh_jobs_v1_events_proto_rawDescGZIP() []byte {
 	return file_clipmesh_jobs_v1_events_proto_rawDescData
 }
 
-var file_clipmesh_jobs_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_clipmesh_jobs_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_clipmesh_jobs_v1_events_proto_goTypes = []any{
 	(*JobProgressed)(nil),      // 0: clipmesh.jobs.v1.JobProgressed
 	(*JobQueued)(nil),          // 1: clipmesh.jobs.v1.JobQueued
-	(*JobCancelRequested)(nil), // 2: clipmesh.jobs.v1.JobCancelRequested
-	(*Job)(nil),                // 3: clipmesh.jobs.v1.Job
+	(*BatchFinished)(nil),      // 2: clipmesh.jobs.v1.BatchFinished
+	(*JobCancelRequested)(nil), // 3: clipmesh.jobs.v1.JobCancelRequested
+	(*Job)(nil),                // 4: clipmesh.jobs.v1.Job
+	(*Batch)(nil),              // 5: clipmesh.jobs.v1.Batch
 }
 var file_clipmesh_jobs_v1_events_proto_depIdxs = []int32{
-	3, // 0: clipmesh.jobs.v1.JobProgressed.job:type_name -> clipmesh.jobs.v1.Job
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	4, // 0: clipmesh.jobs.v1.JobProgressed.job:type_name -> clipmesh.jobs.v1.Job
+	5, // 1: clipmesh.jobs.v1.BatchFinished.batch:type_name -> clipmesh.jobs.v1.Batch
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_jobs_v1_events_proto_init() }
@@ -225,7 +288,7 @@ func file_clipmesh_jobs_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_jobs_v1_events_proto_rawDesc), len(file_clipmesh_jobs_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

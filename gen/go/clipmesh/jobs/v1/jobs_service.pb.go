@@ -464,7 +464,10 @@ type Job struct {
 	// UpdateTime is the last change.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Callback is how the POST to callback_url went, once the job is final.
-	Callback      *CallbackDelivery `protobuf:"bytes,15,opt,name=callback,proto3" json:"callback,omitempty"`
+	Callback *CallbackDelivery `protobuf:"bytes,15,opt,name=callback,proto3" json:"callback,omitempty"`
+	// Submitter is the API key id (or "local") that submitted the job; its
+	// callbacks are signed with that key's callback secret.
+	Submitter     string `protobuf:"bytes,16,opt,name=submitter,proto3" json:"submitter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -602,6 +605,13 @@ func (x *Job) GetCallback() *CallbackDelivery {
 		return x.Callback
 	}
 	return nil
+}
+
+func (x *Job) GetSubmitter() string {
+	if x != nil {
+		return x.Submitter
+	}
+	return ""
 }
 
 // CallbackDelivery is how the POST to a job's callback_url went.
@@ -787,7 +797,13 @@ type AnalysisResult struct {
 	// Clips rendered from the best moments.
 	Clips []*v1.Clip `protobuf:"bytes,7,rep,name=clips,proto3" json:"clips,omitempty"`
 	// Modalities says which modalities contributed and why others did not.
-	Modalities    []*v11.ModalityStatus `protobuf:"bytes,8,rep,name=modalities,proto3" json:"modalities,omitempty"`
+	Modalities []*v11.ModalityStatus `protobuf:"bytes,8,rep,name=modalities,proto3" json:"modalities,omitempty"`
+	// Cached is true when the result was served from the result cache (same
+	// content, options and model versions) instead of being computed again.
+	Cached bool `protobuf:"varint,9,opt,name=cached,proto3" json:"cached,omitempty"`
+	// AudioTrack is the extracted 16 kHz mono track the audio and transcribe
+	// stages read, when the video has audio.
+	AudioTrack    *v11.Artifact `protobuf:"bytes,10,opt,name=audio_track,json=audioTrack,proto3" json:"audio_track,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -874,6 +890,20 @@ func (x *AnalysisResult) GetClips() []*v1.Clip {
 func (x *AnalysisResult) GetModalities() []*v11.ModalityStatus {
 	if x != nil {
 		return x.Modalities
+	}
+	return nil
+}
+
+func (x *AnalysisResult) GetCached() bool {
+	if x != nil {
+		return x.Cached
+	}
+	return false
+}
+
+func (x *AnalysisResult) GetAudioTrack() *v11.Artifact {
+	if x != nil {
+		return x.AudioTrack
 	}
 	return nil
 }
@@ -1126,7 +1156,11 @@ type Batch struct {
 	// Done is true when every job is final.
 	Done bool `protobuf:"varint,6,opt,name=done,proto3" json:"done,omitempty"`
 	// CreateTime is when it was submitted.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// CallbackUrl receives a POST when every job of the batch is final.
+	CallbackUrl string `protobuf:"bytes,8,opt,name=callback_url,json=callbackUrl,proto3" json:"callback_url,omitempty"`
+	// Callback is how the POST to callback_url went, once the batch is done.
+	Callback      *CallbackDelivery `protobuf:"bytes,9,opt,name=callback,proto3" json:"callback,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1206,6 +1240,20 @@ func (x *Batch) GetDone() bool {
 func (x *Batch) GetCreateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *Batch) GetCallbackUrl() string {
+	if x != nil {
+		return x.CallbackUrl
+	}
+	return ""
+}
+
+func (x *Batch) GetCallback() *CallbackDelivery {
+	if x != nil {
+		return x.Callback
 	}
 	return nil
 }
@@ -1789,6 +1837,99 @@ func (x *WatchBatchResponse) GetBatch() *Batch {
 	return nil
 }
 
+// GetCallbackSecretRequest asks for the caller's callback secret.
+type GetCallbackSecretRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallbackSecretRequest) Reset() {
+	*x = GetCallbackSecretRequest{}
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallbackSecretRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallbackSecretRequest) ProtoMessage() {}
+
+func (x *GetCallbackSecretRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallbackSecretRequest.ProtoReflect.Descriptor instead.
+func (*GetCallbackSecretRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{23}
+}
+
+// GetCallbackSecretResponse is the caller's callback secret.
+type GetCallbackSecretResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Secret is the hex HMAC-SHA256 key of the X-Clipmesh-Signature header of
+	// the callbacks of jobs and batches this API key submits.
+	Secret string `protobuf:"bytes,1,opt,name=secret,proto3" json:"secret,omitempty"`
+	// Submitter is the API key id (or "local") the secret belongs to.
+	Submitter     string `protobuf:"bytes,2,opt,name=submitter,proto3" json:"submitter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallbackSecretResponse) Reset() {
+	*x = GetCallbackSecretResponse{}
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallbackSecretResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallbackSecretResponse) ProtoMessage() {}
+
+func (x *GetCallbackSecretResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_jobs_v1_jobs_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallbackSecretResponse.ProtoReflect.Descriptor instead.
+func (*GetCallbackSecretResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetCallbackSecretResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+func (x *GetCallbackSecretResponse) GetSubmitter() string {
+	if x != nil {
+		return x.Submitter
+	}
+	return ""
+}
+
 var File_clipmesh_jobs_v1_jobs_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
@@ -1807,7 +1948,7 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\fcallback_url\x18\x04 \x01(\tR\vcallbackUrl\x12'\n" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\":\n" +
 	"\x0fAnalyzeResponse\x12'\n" +
-	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03job\"\xab\x05\n" +
+	"\x03job\x18\x01 \x01(\v2\x15.clipmesh.jobs.v1.JobR\x03job\"\xc9\x05\n" +
 	"\x03Job\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
 	"\bvideo_id\x18\x02 \x01(\tR\avideoId\x120\n" +
@@ -1826,7 +1967,8 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12>\n" +
-	"\bcallback\x18\x0f \x01(\v2\".clipmesh.jobs.v1.CallbackDeliveryR\bcallback\"\xf6\x01\n" +
+	"\bcallback\x18\x0f \x01(\v2\".clipmesh.jobs.v1.CallbackDeliveryR\bcallback\x12\x1c\n" +
+	"\tsubmitter\x18\x10 \x01(\tR\tsubmitter\"\xf6\x01\n" +
 	"\x10CallbackDelivery\x12\x1a\n" +
 	"\battempts\x18\x01 \x01(\x05R\battempts\x12\x1c\n" +
 	"\tdelivered\x18\x02 \x01(\bR\tdelivered\x12(\n" +
@@ -1839,7 +1981,7 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1c.clipmesh.jobs.v1.StageStateR\x05state\x12\x1a\n" +
 	"\bfraction\x18\x03 \x01(\x01R\bfraction\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xe5\x03\n" +
+	"\x06reason\x18\x04 \x01(\tR\x06reason\"\xbc\x04\n" +
 	"\x0eAnalysisResult\x12/\n" +
 	"\x05video\x18\x01 \x01(\v2\x19.clipmesh.videos.v1.VideoR\x05video\x128\n" +
 	"\x06vision\x18\x02 \x01(\v2 .clipmesh.vision.v1.VisionResultR\x06vision\x124\n" +
@@ -1852,7 +1994,11 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\x05clips\x18\a \x03(\v2\x17.clipmesh.clips.v1.ClipR\x05clips\x12B\n" +
 	"\n" +
 	"modalities\x18\b \x03(\v2\".clipmesh.common.v1.ModalityStatusR\n" +
-	"modalities\"\\\n" +
+	"modalities\x12\x16\n" +
+	"\x06cached\x18\t \x01(\bR\x06cached\x12=\n" +
+	"\vaudio_track\x18\n" +
+	" \x01(\v2\x1c.clipmesh.common.v1.ArtifactR\n" +
+	"audioTrack\"\\\n" +
 	"\tBatchItem\x12\x1b\n" +
 	"\bvideo_id\x18\x01 \x01(\tH\x00R\avideoId\x12\x14\n" +
 	"\x04path\x18\x02 \x01(\tH\x00R\x04path\x12\x12\n" +
@@ -1865,7 +2011,7 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\fcallback_url\x18\x04 \x01(\tR\vcallbackUrl\x12'\n" +
 	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"D\n" +
 	"\x13SubmitBatchResponse\x12-\n" +
-	"\x05batch\x18\x01 \x01(\v2\x17.clipmesh.jobs.v1.BatchR\x05batch\"\xd4\x02\n" +
+	"\x05batch\x18\x01 \x01(\v2\x17.clipmesh.jobs.v1.BatchR\x05batch\"\xb7\x03\n" +
 	"\x05Batch\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x17\n" +
 	"\ajob_ids\x18\x02 \x03(\tR\x06jobIds\x12;\n" +
@@ -1875,7 +2021,9 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"etaSeconds\x12\x12\n" +
 	"\x04done\x18\x06 \x01(\bR\x04done\x12;\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x1a9\n" +
+	"createTime\x12!\n" +
+	"\fcallback_url\x18\b \x01(\tR\vcallbackUrl\x12>\n" +
+	"\bcallback\x18\t \x01(\v2\".clipmesh.jobs.v1.CallbackDeliveryR\bcallback\x1a9\n" +
 	"\vCountsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"&\n" +
@@ -1906,7 +2054,11 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\x11WatchBatchRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\tR\abatchId\"C\n" +
 	"\x12WatchBatchResponse\x12-\n" +
-	"\x05batch\x18\x01 \x01(\v2\x17.clipmesh.jobs.v1.BatchR\x05batch*^\n" +
+	"\x05batch\x18\x01 \x01(\v2\x17.clipmesh.jobs.v1.BatchR\x05batch\"\x1a\n" +
+	"\x18GetCallbackSecretRequest\"Q\n" +
+	"\x19GetCallbackSecretResponse\x12\x16\n" +
+	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x1c\n" +
+	"\tsubmitter\x18\x02 \x01(\tR\tsubmitter*^\n" +
 	"\bPriority\x12\x18\n" +
 	"\x14PRIORITY_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPRIORITY_LOW\x10\x01\x12\x13\n" +
@@ -1927,7 +2079,7 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\x13STAGE_STATE_RUNNING\x10\x02\x12\x14\n" +
 	"\x10STAGE_STATE_DONE\x10\x03\x12\x17\n" +
 	"\x13STAGE_STATE_SKIPPED\x10\x04\x12\x16\n" +
-	"\x12STAGE_STATE_FAILED\x10\x052\xc5\a\n" +
+	"\x12STAGE_STATE_FAILED\x10\x052\xd2\b\n" +
 	"\n" +
 	"JobService\x12{\n" +
 	"\aAnalyze\x12 .clipmesh.jobs.v1.AnalyzeRequest\x1a!.clipmesh.jobs.v1.AnalyzeResponse\"+\x82\xd3\xe4\x93\x02%:\x01*Z\x16:\x01*\"\x11/analyze/advanced\"\b/v1/jobs\x12\x87\x01\n" +
@@ -1939,7 +2091,8 @@ const file_clipmesh_jobs_v1_jobs_service_proto_rawDesc = "" +
 	"\tCancelJob\x12\".clipmesh.jobs.v1.CancelJobRequest\x1a#.clipmesh.jobs.v1.CancelJobResponse\"#\x82\xd3\xe4\x93\x02\x1d:\x01*\"\x18/v1/jobs/{job_id}:cancel\x12q\n" +
 	"\bGetBatch\x12!.clipmesh.jobs.v1.GetBatchRequest\x1a\".clipmesh.jobs.v1.GetBatchResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/batches/{batch_id}\x12\x7f\n" +
 	"\n" +
-	"WatchBatch\x12#.clipmesh.jobs.v1.WatchBatchRequest\x1a$.clipmesh.jobs.v1.WatchBatchResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/batches/{batch_id}:watch0\x01B\xc7\x01\n" +
+	"WatchBatch\x12#.clipmesh.jobs.v1.WatchBatchRequest\x1a$.clipmesh.jobs.v1.WatchBatchResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/batches/{batch_id}:watch0\x01\x12\x8a\x01\n" +
+	"\x11GetCallbackSecret\x12*.clipmesh.jobs.v1.GetCallbackSecretRequest\x1a+.clipmesh.jobs.v1.GetCallbackSecretResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/callbacks/secretB\xc7\x01\n" +
 	"\x14com.clipmesh.jobs.v1B\x10JobsServiceProtoP\x01Z;github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1;jobsv1\xa2\x02\x03CJX\xaa\x02\x10Clipmesh.Jobs.V1\xca\x02\x10Clipmesh\\Jobs\\V1\xe2\x02\x1cClipmesh\\Jobs\\V1\\GPBMetadata\xea\x02\x12Clipmesh::Jobs::V1b\x06proto3"
 
 var (
@@ -1955,105 +2108,112 @@ func file_clipmesh_jobs_v1_jobs_service_proto_rawDescGZIP() []byte {
 }
 
 var file_clipmesh_jobs_v1_jobs_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_clipmesh_jobs_v1_jobs_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_clipmesh_jobs_v1_jobs_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_clipmesh_jobs_v1_jobs_service_proto_goTypes = []any{
-	(Priority)(0),                   // 0: clipmesh.jobs.v1.Priority
-	(JobState)(0),                   // 1: clipmesh.jobs.v1.JobState
-	(StageState)(0),                 // 2: clipmesh.jobs.v1.StageState
-	(*AnalyzeOptions)(nil),          // 3: clipmesh.jobs.v1.AnalyzeOptions
-	(*AnalyzeRequest)(nil),          // 4: clipmesh.jobs.v1.AnalyzeRequest
-	(*AnalyzeResponse)(nil),         // 5: clipmesh.jobs.v1.AnalyzeResponse
-	(*Job)(nil),                     // 6: clipmesh.jobs.v1.Job
-	(*CallbackDelivery)(nil),        // 7: clipmesh.jobs.v1.CallbackDelivery
-	(*StageStatus)(nil),             // 8: clipmesh.jobs.v1.StageStatus
-	(*AnalysisResult)(nil),          // 9: clipmesh.jobs.v1.AnalysisResult
-	(*BatchItem)(nil),               // 10: clipmesh.jobs.v1.BatchItem
-	(*SubmitBatchRequest)(nil),      // 11: clipmesh.jobs.v1.SubmitBatchRequest
-	(*SubmitBatchResponse)(nil),     // 12: clipmesh.jobs.v1.SubmitBatchResponse
-	(*Batch)(nil),                   // 13: clipmesh.jobs.v1.Batch
-	(*GetJobRequest)(nil),           // 14: clipmesh.jobs.v1.GetJobRequest
-	(*GetJobResponse)(nil),          // 15: clipmesh.jobs.v1.GetJobResponse
-	(*ListJobsRequest)(nil),         // 16: clipmesh.jobs.v1.ListJobsRequest
-	(*ListJobsResponse)(nil),        // 17: clipmesh.jobs.v1.ListJobsResponse
-	(*WatchJobRequest)(nil),         // 18: clipmesh.jobs.v1.WatchJobRequest
-	(*WatchJobResponse)(nil),        // 19: clipmesh.jobs.v1.WatchJobResponse
-	(*CancelJobRequest)(nil),        // 20: clipmesh.jobs.v1.CancelJobRequest
-	(*CancelJobResponse)(nil),       // 21: clipmesh.jobs.v1.CancelJobResponse
-	(*GetBatchRequest)(nil),         // 22: clipmesh.jobs.v1.GetBatchRequest
-	(*GetBatchResponse)(nil),        // 23: clipmesh.jobs.v1.GetBatchResponse
-	(*WatchBatchRequest)(nil),       // 24: clipmesh.jobs.v1.WatchBatchRequest
-	(*WatchBatchResponse)(nil),      // 25: clipmesh.jobs.v1.WatchBatchResponse
-	nil,                             // 26: clipmesh.jobs.v1.Batch.CountsEntry
-	(*v1.ClipOptions)(nil),          // 27: clipmesh.clips.v1.ClipOptions
-	(*v11.Progress)(nil),            // 28: clipmesh.common.v1.Progress
-	(*timestamppb.Timestamp)(nil),   // 29: google.protobuf.Timestamp
-	(*v12.Video)(nil),               // 30: clipmesh.videos.v1.Video
-	(*v13.VisionResult)(nil),        // 31: clipmesh.vision.v1.VisionResult
-	(*v14.AudioResult)(nil),         // 32: clipmesh.audio.v1.AudioResult
-	(*v15.Transcript)(nil),          // 33: clipmesh.transcribe.v1.Transcript
-	(*v16.AnalyzeTextResponse)(nil), // 34: clipmesh.nlp.v1.AnalyzeTextResponse
-	(*v17.FuseResponse)(nil),        // 35: clipmesh.analytics.v1.FuseResponse
-	(*v1.Clip)(nil),                 // 36: clipmesh.clips.v1.Clip
-	(*v11.ModalityStatus)(nil),      // 37: clipmesh.common.v1.ModalityStatus
+	(Priority)(0),                     // 0: clipmesh.jobs.v1.Priority
+	(JobState)(0),                     // 1: clipmesh.jobs.v1.JobState
+	(StageState)(0),                   // 2: clipmesh.jobs.v1.StageState
+	(*AnalyzeOptions)(nil),            // 3: clipmesh.jobs.v1.AnalyzeOptions
+	(*AnalyzeRequest)(nil),            // 4: clipmesh.jobs.v1.AnalyzeRequest
+	(*AnalyzeResponse)(nil),           // 5: clipmesh.jobs.v1.AnalyzeResponse
+	(*Job)(nil),                       // 6: clipmesh.jobs.v1.Job
+	(*CallbackDelivery)(nil),          // 7: clipmesh.jobs.v1.CallbackDelivery
+	(*StageStatus)(nil),               // 8: clipmesh.jobs.v1.StageStatus
+	(*AnalysisResult)(nil),            // 9: clipmesh.jobs.v1.AnalysisResult
+	(*BatchItem)(nil),                 // 10: clipmesh.jobs.v1.BatchItem
+	(*SubmitBatchRequest)(nil),        // 11: clipmesh.jobs.v1.SubmitBatchRequest
+	(*SubmitBatchResponse)(nil),       // 12: clipmesh.jobs.v1.SubmitBatchResponse
+	(*Batch)(nil),                     // 13: clipmesh.jobs.v1.Batch
+	(*GetJobRequest)(nil),             // 14: clipmesh.jobs.v1.GetJobRequest
+	(*GetJobResponse)(nil),            // 15: clipmesh.jobs.v1.GetJobResponse
+	(*ListJobsRequest)(nil),           // 16: clipmesh.jobs.v1.ListJobsRequest
+	(*ListJobsResponse)(nil),          // 17: clipmesh.jobs.v1.ListJobsResponse
+	(*WatchJobRequest)(nil),           // 18: clipmesh.jobs.v1.WatchJobRequest
+	(*WatchJobResponse)(nil),          // 19: clipmesh.jobs.v1.WatchJobResponse
+	(*CancelJobRequest)(nil),          // 20: clipmesh.jobs.v1.CancelJobRequest
+	(*CancelJobResponse)(nil),         // 21: clipmesh.jobs.v1.CancelJobResponse
+	(*GetBatchRequest)(nil),           // 22: clipmesh.jobs.v1.GetBatchRequest
+	(*GetBatchResponse)(nil),          // 23: clipmesh.jobs.v1.GetBatchResponse
+	(*WatchBatchRequest)(nil),         // 24: clipmesh.jobs.v1.WatchBatchRequest
+	(*WatchBatchResponse)(nil),        // 25: clipmesh.jobs.v1.WatchBatchResponse
+	(*GetCallbackSecretRequest)(nil),  // 26: clipmesh.jobs.v1.GetCallbackSecretRequest
+	(*GetCallbackSecretResponse)(nil), // 27: clipmesh.jobs.v1.GetCallbackSecretResponse
+	nil,                               // 28: clipmesh.jobs.v1.Batch.CountsEntry
+	(*v1.ClipOptions)(nil),            // 29: clipmesh.clips.v1.ClipOptions
+	(*v11.Progress)(nil),              // 30: clipmesh.common.v1.Progress
+	(*timestamppb.Timestamp)(nil),     // 31: google.protobuf.Timestamp
+	(*v12.Video)(nil),                 // 32: clipmesh.videos.v1.Video
+	(*v13.VisionResult)(nil),          // 33: clipmesh.vision.v1.VisionResult
+	(*v14.AudioResult)(nil),           // 34: clipmesh.audio.v1.AudioResult
+	(*v15.Transcript)(nil),            // 35: clipmesh.transcribe.v1.Transcript
+	(*v16.AnalyzeTextResponse)(nil),   // 36: clipmesh.nlp.v1.AnalyzeTextResponse
+	(*v17.FuseResponse)(nil),          // 37: clipmesh.analytics.v1.FuseResponse
+	(*v1.Clip)(nil),                   // 38: clipmesh.clips.v1.Clip
+	(*v11.ModalityStatus)(nil),        // 39: clipmesh.common.v1.ModalityStatus
+	(*v11.Artifact)(nil),              // 40: clipmesh.common.v1.Artifact
 }
 var file_clipmesh_jobs_v1_jobs_service_proto_depIdxs = []int32{
-	27, // 0: clipmesh.jobs.v1.AnalyzeOptions.clips:type_name -> clipmesh.clips.v1.ClipOptions
+	29, // 0: clipmesh.jobs.v1.AnalyzeOptions.clips:type_name -> clipmesh.clips.v1.ClipOptions
 	3,  // 1: clipmesh.jobs.v1.AnalyzeRequest.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
 	0,  // 2: clipmesh.jobs.v1.AnalyzeRequest.priority:type_name -> clipmesh.jobs.v1.Priority
 	6,  // 3: clipmesh.jobs.v1.AnalyzeResponse.job:type_name -> clipmesh.jobs.v1.Job
 	1,  // 4: clipmesh.jobs.v1.Job.state:type_name -> clipmesh.jobs.v1.JobState
 	0,  // 5: clipmesh.jobs.v1.Job.priority:type_name -> clipmesh.jobs.v1.Priority
 	3,  // 6: clipmesh.jobs.v1.Job.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
-	28, // 7: clipmesh.jobs.v1.Job.progress:type_name -> clipmesh.common.v1.Progress
+	30, // 7: clipmesh.jobs.v1.Job.progress:type_name -> clipmesh.common.v1.Progress
 	8,  // 8: clipmesh.jobs.v1.Job.stages:type_name -> clipmesh.jobs.v1.StageStatus
 	9,  // 9: clipmesh.jobs.v1.Job.result:type_name -> clipmesh.jobs.v1.AnalysisResult
-	29, // 10: clipmesh.jobs.v1.Job.create_time:type_name -> google.protobuf.Timestamp
-	29, // 11: clipmesh.jobs.v1.Job.update_time:type_name -> google.protobuf.Timestamp
+	31, // 10: clipmesh.jobs.v1.Job.create_time:type_name -> google.protobuf.Timestamp
+	31, // 11: clipmesh.jobs.v1.Job.update_time:type_name -> google.protobuf.Timestamp
 	7,  // 12: clipmesh.jobs.v1.Job.callback:type_name -> clipmesh.jobs.v1.CallbackDelivery
-	29, // 13: clipmesh.jobs.v1.CallbackDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
+	31, // 13: clipmesh.jobs.v1.CallbackDelivery.last_attempt_time:type_name -> google.protobuf.Timestamp
 	2,  // 14: clipmesh.jobs.v1.StageStatus.state:type_name -> clipmesh.jobs.v1.StageState
-	30, // 15: clipmesh.jobs.v1.AnalysisResult.video:type_name -> clipmesh.videos.v1.Video
-	31, // 16: clipmesh.jobs.v1.AnalysisResult.vision:type_name -> clipmesh.vision.v1.VisionResult
-	32, // 17: clipmesh.jobs.v1.AnalysisResult.audio:type_name -> clipmesh.audio.v1.AudioResult
-	33, // 18: clipmesh.jobs.v1.AnalysisResult.transcript:type_name -> clipmesh.transcribe.v1.Transcript
-	34, // 19: clipmesh.jobs.v1.AnalysisResult.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
-	35, // 20: clipmesh.jobs.v1.AnalysisResult.analytics:type_name -> clipmesh.analytics.v1.FuseResponse
-	36, // 21: clipmesh.jobs.v1.AnalysisResult.clips:type_name -> clipmesh.clips.v1.Clip
-	37, // 22: clipmesh.jobs.v1.AnalysisResult.modalities:type_name -> clipmesh.common.v1.ModalityStatus
-	10, // 23: clipmesh.jobs.v1.SubmitBatchRequest.items:type_name -> clipmesh.jobs.v1.BatchItem
-	3,  // 24: clipmesh.jobs.v1.SubmitBatchRequest.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
-	0,  // 25: clipmesh.jobs.v1.SubmitBatchRequest.priority:type_name -> clipmesh.jobs.v1.Priority
-	13, // 26: clipmesh.jobs.v1.SubmitBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
-	26, // 27: clipmesh.jobs.v1.Batch.counts:type_name -> clipmesh.jobs.v1.Batch.CountsEntry
-	28, // 28: clipmesh.jobs.v1.Batch.progress:type_name -> clipmesh.common.v1.Progress
-	29, // 29: clipmesh.jobs.v1.Batch.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 30: clipmesh.jobs.v1.GetJobResponse.job:type_name -> clipmesh.jobs.v1.Job
-	6,  // 31: clipmesh.jobs.v1.ListJobsResponse.jobs:type_name -> clipmesh.jobs.v1.Job
-	6,  // 32: clipmesh.jobs.v1.WatchJobResponse.job:type_name -> clipmesh.jobs.v1.Job
-	6,  // 33: clipmesh.jobs.v1.CancelJobResponse.job:type_name -> clipmesh.jobs.v1.Job
-	13, // 34: clipmesh.jobs.v1.GetBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
-	13, // 35: clipmesh.jobs.v1.WatchBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
-	4,  // 36: clipmesh.jobs.v1.JobService.Analyze:input_type -> clipmesh.jobs.v1.AnalyzeRequest
-	11, // 37: clipmesh.jobs.v1.JobService.SubmitBatch:input_type -> clipmesh.jobs.v1.SubmitBatchRequest
-	14, // 38: clipmesh.jobs.v1.JobService.GetJob:input_type -> clipmesh.jobs.v1.GetJobRequest
-	16, // 39: clipmesh.jobs.v1.JobService.ListJobs:input_type -> clipmesh.jobs.v1.ListJobsRequest
-	18, // 40: clipmesh.jobs.v1.JobService.WatchJob:input_type -> clipmesh.jobs.v1.WatchJobRequest
-	20, // 41: clipmesh.jobs.v1.JobService.CancelJob:input_type -> clipmesh.jobs.v1.CancelJobRequest
-	22, // 42: clipmesh.jobs.v1.JobService.GetBatch:input_type -> clipmesh.jobs.v1.GetBatchRequest
-	24, // 43: clipmesh.jobs.v1.JobService.WatchBatch:input_type -> clipmesh.jobs.v1.WatchBatchRequest
-	5,  // 44: clipmesh.jobs.v1.JobService.Analyze:output_type -> clipmesh.jobs.v1.AnalyzeResponse
-	12, // 45: clipmesh.jobs.v1.JobService.SubmitBatch:output_type -> clipmesh.jobs.v1.SubmitBatchResponse
-	15, // 46: clipmesh.jobs.v1.JobService.GetJob:output_type -> clipmesh.jobs.v1.GetJobResponse
-	17, // 47: clipmesh.jobs.v1.JobService.ListJobs:output_type -> clipmesh.jobs.v1.ListJobsResponse
-	19, // 48: clipmesh.jobs.v1.JobService.WatchJob:output_type -> clipmesh.jobs.v1.WatchJobResponse
-	21, // 49: clipmesh.jobs.v1.JobService.CancelJob:output_type -> clipmesh.jobs.v1.CancelJobResponse
-	23, // 50: clipmesh.jobs.v1.JobService.GetBatch:output_type -> clipmesh.jobs.v1.GetBatchResponse
-	25, // 51: clipmesh.jobs.v1.JobService.WatchBatch:output_type -> clipmesh.jobs.v1.WatchBatchResponse
-	44, // [44:52] is the sub-list for method output_type
-	36, // [36:44] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	32, // 15: clipmesh.jobs.v1.AnalysisResult.video:type_name -> clipmesh.videos.v1.Video
+	33, // 16: clipmesh.jobs.v1.AnalysisResult.vision:type_name -> clipmesh.vision.v1.VisionResult
+	34, // 17: clipmesh.jobs.v1.AnalysisResult.audio:type_name -> clipmesh.audio.v1.AudioResult
+	35, // 18: clipmesh.jobs.v1.AnalysisResult.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	36, // 19: clipmesh.jobs.v1.AnalysisResult.text:type_name -> clipmesh.nlp.v1.AnalyzeTextResponse
+	37, // 20: clipmesh.jobs.v1.AnalysisResult.analytics:type_name -> clipmesh.analytics.v1.FuseResponse
+	38, // 21: clipmesh.jobs.v1.AnalysisResult.clips:type_name -> clipmesh.clips.v1.Clip
+	39, // 22: clipmesh.jobs.v1.AnalysisResult.modalities:type_name -> clipmesh.common.v1.ModalityStatus
+	40, // 23: clipmesh.jobs.v1.AnalysisResult.audio_track:type_name -> clipmesh.common.v1.Artifact
+	10, // 24: clipmesh.jobs.v1.SubmitBatchRequest.items:type_name -> clipmesh.jobs.v1.BatchItem
+	3,  // 25: clipmesh.jobs.v1.SubmitBatchRequest.options:type_name -> clipmesh.jobs.v1.AnalyzeOptions
+	0,  // 26: clipmesh.jobs.v1.SubmitBatchRequest.priority:type_name -> clipmesh.jobs.v1.Priority
+	13, // 27: clipmesh.jobs.v1.SubmitBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
+	28, // 28: clipmesh.jobs.v1.Batch.counts:type_name -> clipmesh.jobs.v1.Batch.CountsEntry
+	30, // 29: clipmesh.jobs.v1.Batch.progress:type_name -> clipmesh.common.v1.Progress
+	31, // 30: clipmesh.jobs.v1.Batch.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 31: clipmesh.jobs.v1.Batch.callback:type_name -> clipmesh.jobs.v1.CallbackDelivery
+	6,  // 32: clipmesh.jobs.v1.GetJobResponse.job:type_name -> clipmesh.jobs.v1.Job
+	6,  // 33: clipmesh.jobs.v1.ListJobsResponse.jobs:type_name -> clipmesh.jobs.v1.Job
+	6,  // 34: clipmesh.jobs.v1.WatchJobResponse.job:type_name -> clipmesh.jobs.v1.Job
+	6,  // 35: clipmesh.jobs.v1.CancelJobResponse.job:type_name -> clipmesh.jobs.v1.Job
+	13, // 36: clipmesh.jobs.v1.GetBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
+	13, // 37: clipmesh.jobs.v1.WatchBatchResponse.batch:type_name -> clipmesh.jobs.v1.Batch
+	4,  // 38: clipmesh.jobs.v1.JobService.Analyze:input_type -> clipmesh.jobs.v1.AnalyzeRequest
+	11, // 39: clipmesh.jobs.v1.JobService.SubmitBatch:input_type -> clipmesh.jobs.v1.SubmitBatchRequest
+	14, // 40: clipmesh.jobs.v1.JobService.GetJob:input_type -> clipmesh.jobs.v1.GetJobRequest
+	16, // 41: clipmesh.jobs.v1.JobService.ListJobs:input_type -> clipmesh.jobs.v1.ListJobsRequest
+	18, // 42: clipmesh.jobs.v1.JobService.WatchJob:input_type -> clipmesh.jobs.v1.WatchJobRequest
+	20, // 43: clipmesh.jobs.v1.JobService.CancelJob:input_type -> clipmesh.jobs.v1.CancelJobRequest
+	22, // 44: clipmesh.jobs.v1.JobService.GetBatch:input_type -> clipmesh.jobs.v1.GetBatchRequest
+	24, // 45: clipmesh.jobs.v1.JobService.WatchBatch:input_type -> clipmesh.jobs.v1.WatchBatchRequest
+	26, // 46: clipmesh.jobs.v1.JobService.GetCallbackSecret:input_type -> clipmesh.jobs.v1.GetCallbackSecretRequest
+	5,  // 47: clipmesh.jobs.v1.JobService.Analyze:output_type -> clipmesh.jobs.v1.AnalyzeResponse
+	12, // 48: clipmesh.jobs.v1.JobService.SubmitBatch:output_type -> clipmesh.jobs.v1.SubmitBatchResponse
+	15, // 49: clipmesh.jobs.v1.JobService.GetJob:output_type -> clipmesh.jobs.v1.GetJobResponse
+	17, // 50: clipmesh.jobs.v1.JobService.ListJobs:output_type -> clipmesh.jobs.v1.ListJobsResponse
+	19, // 51: clipmesh.jobs.v1.JobService.WatchJob:output_type -> clipmesh.jobs.v1.WatchJobResponse
+	21, // 52: clipmesh.jobs.v1.JobService.CancelJob:output_type -> clipmesh.jobs.v1.CancelJobResponse
+	23, // 53: clipmesh.jobs.v1.JobService.GetBatch:output_type -> clipmesh.jobs.v1.GetBatchResponse
+	25, // 54: clipmesh.jobs.v1.JobService.WatchBatch:output_type -> clipmesh.jobs.v1.WatchBatchResponse
+	27, // 55: clipmesh.jobs.v1.JobService.GetCallbackSecret:output_type -> clipmesh.jobs.v1.GetCallbackSecretResponse
+	47, // [47:56] is the sub-list for method output_type
+	38, // [38:47] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_jobs_v1_jobs_service_proto_init() }
@@ -2072,7 +2232,7 @@ func file_clipmesh_jobs_v1_jobs_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_jobs_v1_jobs_service_proto_rawDesc), len(file_clipmesh_jobs_v1_jobs_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

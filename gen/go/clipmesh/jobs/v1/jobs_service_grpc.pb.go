@@ -19,14 +19,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	JobService_Analyze_FullMethodName     = "/clipmesh.jobs.v1.JobService/Analyze"
-	JobService_SubmitBatch_FullMethodName = "/clipmesh.jobs.v1.JobService/SubmitBatch"
-	JobService_GetJob_FullMethodName      = "/clipmesh.jobs.v1.JobService/GetJob"
-	JobService_ListJobs_FullMethodName    = "/clipmesh.jobs.v1.JobService/ListJobs"
-	JobService_WatchJob_FullMethodName    = "/clipmesh.jobs.v1.JobService/WatchJob"
-	JobService_CancelJob_FullMethodName   = "/clipmesh.jobs.v1.JobService/CancelJob"
-	JobService_GetBatch_FullMethodName    = "/clipmesh.jobs.v1.JobService/GetBatch"
-	JobService_WatchBatch_FullMethodName  = "/clipmesh.jobs.v1.JobService/WatchBatch"
+	JobService_Analyze_FullMethodName           = "/clipmesh.jobs.v1.JobService/Analyze"
+	JobService_SubmitBatch_FullMethodName       = "/clipmesh.jobs.v1.JobService/SubmitBatch"
+	JobService_GetJob_FullMethodName            = "/clipmesh.jobs.v1.JobService/GetJob"
+	JobService_ListJobs_FullMethodName          = "/clipmesh.jobs.v1.JobService/ListJobs"
+	JobService_WatchJob_FullMethodName          = "/clipmesh.jobs.v1.JobService/WatchJob"
+	JobService_CancelJob_FullMethodName         = "/clipmesh.jobs.v1.JobService/CancelJob"
+	JobService_GetBatch_FullMethodName          = "/clipmesh.jobs.v1.JobService/GetBatch"
+	JobService_WatchBatch_FullMethodName        = "/clipmesh.jobs.v1.JobService/WatchBatch"
+	JobService_GetCallbackSecret_FullMethodName = "/clipmesh.jobs.v1.JobService/GetCallbackSecret"
 )
 
 // JobServiceClient is the client API for JobService service.
@@ -52,6 +53,9 @@ type JobServiceClient interface {
 	GetBatch(ctx context.Context, in *GetBatchRequest, opts ...grpc.CallOption) (*GetBatchResponse, error)
 	// WatchBatch streams the batch each time it changes, ending when it is final.
 	WatchBatch(ctx context.Context, in *WatchBatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchBatchResponse], error)
+	// GetCallbackSecret returns the HMAC-SHA256 key that signs the callbacks of
+	// the jobs and batches the calling API key submits.
+	GetCallbackSecret(ctx context.Context, in *GetCallbackSecretRequest, opts ...grpc.CallOption) (*GetCallbackSecretResponse, error)
 }
 
 type jobServiceClient struct {
@@ -160,6 +164,16 @@ func (c *jobServiceClient) WatchBatch(ctx context.Context, in *WatchBatchRequest
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type JobService_WatchBatchClient = grpc.ServerStreamingClient[WatchBatchResponse]
 
+func (c *jobServiceClient) GetCallbackSecret(ctx context.Context, in *GetCallbackSecretRequest, opts ...grpc.CallOption) (*GetCallbackSecretResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCallbackSecretResponse)
+	err := c.cc.Invoke(ctx, JobService_GetCallbackSecret_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // JobServiceServer is the server API for JobService service.
 // All implementations must embed UnimplementedJobServiceServer
 // for forward compatibility.
@@ -183,6 +197,9 @@ type JobServiceServer interface {
 	GetBatch(context.Context, *GetBatchRequest) (*GetBatchResponse, error)
 	// WatchBatch streams the batch each time it changes, ending when it is final.
 	WatchBatch(*WatchBatchRequest, grpc.ServerStreamingServer[WatchBatchResponse]) error
+	// GetCallbackSecret returns the HMAC-SHA256 key that signs the callbacks of
+	// the jobs and batches the calling API key submits.
+	GetCallbackSecret(context.Context, *GetCallbackSecretRequest) (*GetCallbackSecretResponse, error)
 	mustEmbedUnimplementedJobServiceServer()
 }
 
@@ -216,6 +233,9 @@ func (UnimplementedJobServiceServer) GetBatch(context.Context, *GetBatchRequest)
 }
 func (UnimplementedJobServiceServer) WatchBatch(*WatchBatchRequest, grpc.ServerStreamingServer[WatchBatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchBatch not implemented")
+}
+func (UnimplementedJobServiceServer) GetCallbackSecret(context.Context, *GetCallbackSecretRequest) (*GetCallbackSecretResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCallbackSecret not implemented")
 }
 func (UnimplementedJobServiceServer) mustEmbedUnimplementedJobServiceServer() {}
 func (UnimplementedJobServiceServer) testEmbeddedByValue()                    {}
@@ -368,6 +388,24 @@ func _JobService_WatchBatch_Handler(srv interface{}, stream grpc.ServerStream) e
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type JobService_WatchBatchServer = grpc.ServerStreamingServer[WatchBatchResponse]
 
+func _JobService_GetCallbackSecret_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCallbackSecretRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(JobServiceServer).GetCallbackSecret(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: JobService_GetCallbackSecret_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(JobServiceServer).GetCallbackSecret(ctx, req.(*GetCallbackSecretRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // JobService_ServiceDesc is the grpc.ServiceDesc for JobService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -398,6 +436,10 @@ var JobService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetBatch",
 			Handler:    _JobService_GetBatch_Handler,
+		},
+		{
+			MethodName: "GetCallbackSecret",
+			Handler:    _JobService_GetCallbackSecret_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

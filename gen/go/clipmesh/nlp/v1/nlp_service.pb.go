@@ -23,6 +23,79 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Emotion is one of the basic emotions scored.
+type Emotion int32
+
+const (
+	// EMOTION_UNSPECIFIED is the zero value: no emotion found.
+	Emotion_EMOTION_UNSPECIFIED Emotion = 0
+	// EMOTION_JOY is joy, happiness, delight.
+	Emotion_EMOTION_JOY Emotion = 1
+	// EMOTION_SADNESS is sadness, grief, disappointment.
+	Emotion_EMOTION_SADNESS Emotion = 2
+	// EMOTION_ANGER is anger, annoyance, outrage.
+	Emotion_EMOTION_ANGER Emotion = 3
+	// EMOTION_FEAR is fear, worry, anxiety.
+	Emotion_EMOTION_FEAR Emotion = 4
+	// EMOTION_SURPRISE is surprise, amazement, shock.
+	Emotion_EMOTION_SURPRISE Emotion = 5
+	// EMOTION_EXCITEMENT is excitement, enthusiasm, thrill.
+	Emotion_EMOTION_EXCITEMENT Emotion = 6
+	// EMOTION_CALM is calm, peace, relaxation.
+	Emotion_EMOTION_CALM Emotion = 7
+)
+
+// Enum value maps for Emotion.
+var (
+	Emotion_name = map[int32]string{
+		0: "EMOTION_UNSPECIFIED",
+		1: "EMOTION_JOY",
+		2: "EMOTION_SADNESS",
+		3: "EMOTION_ANGER",
+		4: "EMOTION_FEAR",
+		5: "EMOTION_SURPRISE",
+		6: "EMOTION_EXCITEMENT",
+		7: "EMOTION_CALM",
+	}
+	Emotion_value = map[string]int32{
+		"EMOTION_UNSPECIFIED": 0,
+		"EMOTION_JOY":         1,
+		"EMOTION_SADNESS":     2,
+		"EMOTION_ANGER":       3,
+		"EMOTION_FEAR":        4,
+		"EMOTION_SURPRISE":    5,
+		"EMOTION_EXCITEMENT":  6,
+		"EMOTION_CALM":        7,
+	}
+)
+
+func (x Emotion) Enum() *Emotion {
+	p := new(Emotion)
+	*p = x
+	return p
+}
+
+func (x Emotion) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Emotion) Descriptor() protoreflect.EnumDescriptor {
+	return file_clipmesh_nlp_v1_nlp_service_proto_enumTypes[0].Descriptor()
+}
+
+func (Emotion) Type() protoreflect.EnumType {
+	return &file_clipmesh_nlp_v1_nlp_service_proto_enumTypes[0]
+}
+
+func (x Emotion) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Emotion.Descriptor instead.
+func (Emotion) EnumDescriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{0}
+}
+
 // SentimentLabel is the polarity of a text.
 type SentimentLabel int32
 
@@ -64,11 +137,11 @@ func (x SentimentLabel) String() string {
 }
 
 func (SentimentLabel) Descriptor() protoreflect.EnumDescriptor {
-	return file_clipmesh_nlp_v1_nlp_service_proto_enumTypes[0].Descriptor()
+	return file_clipmesh_nlp_v1_nlp_service_proto_enumTypes[1].Descriptor()
 }
 
 func (SentimentLabel) Type() protoreflect.EnumType {
-	return &file_clipmesh_nlp_v1_nlp_service_proto_enumTypes[0]
+	return &file_clipmesh_nlp_v1_nlp_service_proto_enumTypes[1]
 }
 
 func (x SentimentLabel) Number() protoreflect.EnumNumber {
@@ -77,7 +150,7 @@ func (x SentimentLabel) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use SentimentLabel.Descriptor instead.
 func (SentimentLabel) EnumDescriptor() ([]byte, []int) {
-	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{0}
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{1}
 }
 
 // AnalyzeTextRequest carries text or timed segments.
@@ -89,8 +162,13 @@ type AnalyzeTextRequest struct {
 	Language string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
 	// Segments are timed transcript segments.
 	Segments []*TextSegment `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
-	// Labels are caller-supplied topic labels for zero-shot classification.
-	Labels        []string `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
+	// Labels are caller-supplied topic labels for zero-shot classification,
+	// each "name" or "name: description words" (the description widens what
+	// the label matches). At most 32 labels of at most 200 characters each.
+	Labels []string `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
+	// MaxKeywords caps the key phrases returned for the whole text (default
+	// 10, at most 50); segments get at most 5 each.
+	MaxKeywords   int32 `protobuf:"varint,5,opt,name=max_keywords,json=maxKeywords,proto3" json:"max_keywords,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -151,6 +229,13 @@ func (x *AnalyzeTextRequest) GetLabels() []string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *AnalyzeTextRequest) GetMaxKeywords() int32 {
+	if x != nil {
+		return x.MaxKeywords
+	}
+	return 0
 }
 
 // TextSegment is a piece of text with its time span.
@@ -217,8 +302,33 @@ type AnalyzeTextResponse struct {
 	Language string `protobuf:"bytes,2,opt,name=language,proto3" json:"language,omitempty"`
 	// Sentiment of the whole text.
 	Sentiment *Sentiment `protobuf:"bytes,3,opt,name=sentiment,proto3" json:"sentiment,omitempty"`
-	// Segments carries per-segment results in input order.
-	Segments      []*SegmentAnalysis `protobuf:"bytes,4,rep,name=segments,proto3" json:"segments,omitempty"`
+	// Segments carries per-segment results in input order. Plain text is
+	// split into sentences, each a segment without a range.
+	Segments []*SegmentAnalysis `protobuf:"bytes,4,rep,name=segments,proto3" json:"segments,omitempty"`
+	// Emotions of the whole text (supported segments only).
+	Emotions *Emotions `protobuf:"bytes,5,opt,name=emotions,proto3" json:"emotions,omitempty"`
+	// Topics of the whole text in the fixed taxonomy, best first.
+	Topics []*TopicScore `protobuf:"bytes,6,rep,name=topics,proto3" json:"topics,omitempty"`
+	// LabelScores are the caller-supplied labels scored on the whole text,
+	// best first.
+	LabelScores []*TopicScore `protobuf:"bytes,7,rep,name=label_scores,json=labelScores,proto3" json:"label_scores,omitempty"`
+	// Keywords are the key phrases of the whole text (RAKE), best first.
+	Keywords []*Keyword `protobuf:"bytes,8,rep,name=keywords,proto3" json:"keywords,omitempty"`
+	// Names are capitalised name-like phrases, in order of appearance.
+	Names []string `protobuf:"bytes,9,rep,name=names,proto3" json:"names,omitempty"`
+	// Numbers are the numbers written in digits, in order of appearance.
+	Numbers []string `protobuf:"bytes,10,rep,name=numbers,proto3" json:"numbers,omitempty"`
+	// Questions are the sentences that are questions.
+	Questions []string `protobuf:"bytes,11,rep,name=questions,proto3" json:"questions,omitempty"`
+	// Chapters are the topic segments of the text, in order.
+	Chapters []*Chapter `protobuf:"bytes,12,rep,name=chapters,proto3" json:"chapters,omitempty"`
+	// Producers name every analyser, lexicon and model that contributed.
+	Producers []*v1.Producer `protobuf:"bytes,13,rep,name=producers,proto3" json:"producers,omitempty"`
+	// Languages counts the segments per language, most segments first.
+	Languages []*LanguageShare `protobuf:"bytes,14,rep,name=languages,proto3" json:"languages,omitempty"`
+	// Supported is false when no segment was in a supported language: then
+	// sentiment, emotions, topics and keywords are absent, never guessed.
+	Supported     bool `protobuf:"varint,15,opt,name=supported,proto3" json:"supported,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -281,6 +391,515 @@ func (x *AnalyzeTextResponse) GetSegments() []*SegmentAnalysis {
 	return nil
 }
 
+func (x *AnalyzeTextResponse) GetEmotions() *Emotions {
+	if x != nil {
+		return x.Emotions
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetTopics() []*TopicScore {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetLabelScores() []*TopicScore {
+	if x != nil {
+		return x.LabelScores
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetKeywords() []*Keyword {
+	if x != nil {
+		return x.Keywords
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetNumbers() []string {
+	if x != nil {
+		return x.Numbers
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetQuestions() []string {
+	if x != nil {
+		return x.Questions
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetChapters() []*Chapter {
+	if x != nil {
+		return x.Chapters
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetProducers() []*v1.Producer {
+	if x != nil {
+		return x.Producers
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetLanguages() []*LanguageShare {
+	if x != nil {
+		return x.Languages
+	}
+	return nil
+}
+
+func (x *AnalyzeTextResponse) GetSupported() bool {
+	if x != nil {
+		return x.Supported
+	}
+	return false
+}
+
+// LanguageShare is how much of the text is in one language.
+type LanguageShare struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Language is the ISO 639-1 code, or "und" when none could be told.
+	Language string `protobuf:"bytes,1,opt,name=language,proto3" json:"language,omitempty"`
+	// Segments is the number of segments in that language.
+	Segments int32 `protobuf:"varint,2,opt,name=segments,proto3" json:"segments,omitempty"`
+	// Supported says whether the language has lexicons here.
+	Supported     bool `protobuf:"varint,3,opt,name=supported,proto3" json:"supported,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LanguageShare) Reset() {
+	*x = LanguageShare{}
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LanguageShare) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LanguageShare) ProtoMessage() {}
+
+func (x *LanguageShare) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LanguageShare.ProtoReflect.Descriptor instead.
+func (*LanguageShare) Descriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LanguageShare) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *LanguageShare) GetSegments() int32 {
+	if x != nil {
+		return x.Segments
+	}
+	return 0
+}
+
+func (x *LanguageShare) GetSupported() bool {
+	if x != nil {
+		return x.Supported
+	}
+	return false
+}
+
+// EmotionScore is the share of one emotion.
+type EmotionScore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Emotion scored.
+	Emotion Emotion `protobuf:"varint,1,opt,name=emotion,proto3,enum=clipmesh.nlp.v1.Emotion" json:"emotion,omitempty"`
+	// Score is its share of the distribution, in [0, 1].
+	Score         float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmotionScore) Reset() {
+	*x = EmotionScore{}
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmotionScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmotionScore) ProtoMessage() {}
+
+func (x *EmotionScore) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmotionScore.ProtoReflect.Descriptor instead.
+func (*EmotionScore) Descriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *EmotionScore) GetEmotion() Emotion {
+	if x != nil {
+		return x.Emotion
+	}
+	return Emotion_EMOTION_UNSPECIFIED
+}
+
+func (x *EmotionScore) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// Emotions is an emotion distribution.
+type Emotions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Scores is the distribution over every emotion (summing to 1 when any
+	// emotion was found, all 0 otherwise), in enum order.
+	Scores []*EmotionScore `protobuf:"bytes,1,rep,name=scores,proto3" json:"scores,omitempty"`
+	// Dominant is the emotion with the highest score, UNSPECIFIED when none
+	// was found.
+	Dominant Emotion `protobuf:"varint,2,opt,name=dominant,proto3,enum=clipmesh.nlp.v1.Emotion" json:"dominant,omitempty"`
+	// Intensity is how strongly emotion is expressed, in [0, 1].
+	Intensity     float64 `protobuf:"fixed64,3,opt,name=intensity,proto3" json:"intensity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Emotions) Reset() {
+	*x = Emotions{}
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Emotions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Emotions) ProtoMessage() {}
+
+func (x *Emotions) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Emotions.ProtoReflect.Descriptor instead.
+func (*Emotions) Descriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Emotions) GetScores() []*EmotionScore {
+	if x != nil {
+		return x.Scores
+	}
+	return nil
+}
+
+func (x *Emotions) GetDominant() Emotion {
+	if x != nil {
+		return x.Dominant
+	}
+	return Emotion_EMOTION_UNSPECIFIED
+}
+
+func (x *Emotions) GetIntensity() float64 {
+	if x != nil {
+		return x.Intensity
+	}
+	return 0
+}
+
+// TopicScore is the similarity of a text to a topic label.
+type TopicScore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Label is the taxonomy topic or the caller's label name.
+	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	// Score is the similarity in [0, 1]; comparable within one response.
+	Score         float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopicScore) Reset() {
+	*x = TopicScore{}
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopicScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopicScore) ProtoMessage() {}
+
+func (x *TopicScore) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopicScore.ProtoReflect.Descriptor instead.
+func (*TopicScore) Descriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TopicScore) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *TopicScore) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// Keyword is a ranked key phrase.
+type Keyword struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Text of the phrase, lower case.
+	Text string `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	// Score is its RAKE score (higher is more key).
+	Score         float64 `protobuf:"fixed64,2,opt,name=score,proto3" json:"score,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Keyword) Reset() {
+	*x = Keyword{}
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Keyword) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Keyword) ProtoMessage() {}
+
+func (x *Keyword) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Keyword.ProtoReflect.Descriptor instead.
+func (*Keyword) Descriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Keyword) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *Keyword) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+// Hook is how much a segment works as the opening line of a clip.
+type Hook struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Score is in [0, 1].
+	Score float64 `protobuf:"fixed64,1,opt,name=score,proto3" json:"score,omitempty"`
+	// Cues names the cues found: question, number, claim, imperative, emotion.
+	Cues          []string `protobuf:"bytes,2,rep,name=cues,proto3" json:"cues,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Hook) Reset() {
+	*x = Hook{}
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hook) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hook) ProtoMessage() {}
+
+func (x *Hook) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hook.ProtoReflect.Descriptor instead.
+func (*Hook) Descriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Hook) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Hook) GetCues() []string {
+	if x != nil {
+		return x.Cues
+	}
+	return nil
+}
+
+// Chapter is a topically coherent run of segments.
+type Chapter struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Range spans the chapter's segments, when they had times.
+	Range *v1.TimeRange `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
+	// Title is a short title made of the chapter's key phrases.
+	Title string `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	// FirstSegment is the index of its first segment.
+	FirstSegment int32 `protobuf:"varint,3,opt,name=first_segment,json=firstSegment,proto3" json:"first_segment,omitempty"`
+	// SegmentCount is the number of its segments.
+	SegmentCount int32 `protobuf:"varint,4,opt,name=segment_count,json=segmentCount,proto3" json:"segment_count,omitempty"`
+	// Topic is its best taxonomy topic, empty when none matched.
+	Topic         string `protobuf:"bytes,5,opt,name=topic,proto3" json:"topic,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chapter) Reset() {
+	*x = Chapter{}
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chapter) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chapter) ProtoMessage() {}
+
+func (x *Chapter) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chapter.ProtoReflect.Descriptor instead.
+func (*Chapter) Descriptor() ([]byte, []int) {
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Chapter) GetRange() *v1.TimeRange {
+	if x != nil {
+		return x.Range
+	}
+	return nil
+}
+
+func (x *Chapter) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Chapter) GetFirstSegment() int32 {
+	if x != nil {
+		return x.FirstSegment
+	}
+	return 0
+}
+
+func (x *Chapter) GetSegmentCount() int32 {
+	if x != nil {
+		return x.SegmentCount
+	}
+	return 0
+}
+
+func (x *Chapter) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
 // Sentiment is a polarity with a compound score.
 type Sentiment struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -294,7 +913,7 @@ type Sentiment struct {
 
 func (x *Sentiment) Reset() {
 	*x = Sentiment{}
-	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[3]
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +925,7 @@ func (x *Sentiment) String() string {
 func (*Sentiment) ProtoMessage() {}
 
 func (x *Sentiment) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[3]
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +938,7 @@ func (x *Sentiment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sentiment.ProtoReflect.Descriptor instead.
 func (*Sentiment) Descriptor() ([]byte, []int) {
-	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{3}
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Sentiment) GetLabel() SentimentLabel {
@@ -341,15 +960,33 @@ type SegmentAnalysis struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Range is the segment's time span, when it had one.
 	Range *v1.TimeRange `protobuf:"bytes,1,opt,name=range,proto3" json:"range,omitempty"`
-	// Sentiment of the segment.
-	Sentiment     *Sentiment `protobuf:"bytes,2,opt,name=sentiment,proto3" json:"sentiment,omitempty"`
+	// Sentiment of the segment; absent when its language is unsupported.
+	Sentiment *Sentiment `protobuf:"bytes,2,opt,name=sentiment,proto3" json:"sentiment,omitempty"`
+	// Language is the segment's language (given or detected).
+	Language string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
+	// LanguageConfidence is the detector's confidence in [0, 1]; 1 when the
+	// language was given.
+	LanguageConfidence float64 `protobuf:"fixed64,4,opt,name=language_confidence,json=languageConfidence,proto3" json:"language_confidence,omitempty"`
+	// Supported says whether the language has lexicons here; when false only
+	// the language, hook and names are set.
+	Supported bool `protobuf:"varint,5,opt,name=supported,proto3" json:"supported,omitempty"`
+	// Emotions of the segment.
+	Emotions *Emotions `protobuf:"bytes,6,opt,name=emotions,proto3" json:"emotions,omitempty"`
+	// Topics are the segment's best taxonomy topics (at most 3, best first).
+	Topics []*TopicScore `protobuf:"bytes,7,rep,name=topics,proto3" json:"topics,omitempty"`
+	// LabelScores are the caller-supplied labels scored on the segment.
+	LabelScores []*TopicScore `protobuf:"bytes,8,rep,name=label_scores,json=labelScores,proto3" json:"label_scores,omitempty"`
+	// Keywords are the segment's key phrases (at most 5).
+	Keywords []*Keyword `protobuf:"bytes,9,rep,name=keywords,proto3" json:"keywords,omitempty"`
+	// Hook scores the segment as a clip opening.
+	Hook          *Hook `protobuf:"bytes,10,opt,name=hook,proto3" json:"hook,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SegmentAnalysis) Reset() {
 	*x = SegmentAnalysis{}
-	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[4]
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +998,7 @@ func (x *SegmentAnalysis) String() string {
 func (*SegmentAnalysis) ProtoMessage() {}
 
 func (x *SegmentAnalysis) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[4]
+	mi := &file_clipmesh_nlp_v1_nlp_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +1011,7 @@ func (x *SegmentAnalysis) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentAnalysis.ProtoReflect.Descriptor instead.
 func (*SegmentAnalysis) Descriptor() ([]byte, []int) {
-	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{4}
+	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SegmentAnalysis) GetRange() *v1.TimeRange {
@@ -391,30 +1028,144 @@ func (x *SegmentAnalysis) GetSentiment() *Sentiment {
 	return nil
 }
 
+func (x *SegmentAnalysis) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+func (x *SegmentAnalysis) GetLanguageConfidence() float64 {
+	if x != nil {
+		return x.LanguageConfidence
+	}
+	return 0
+}
+
+func (x *SegmentAnalysis) GetSupported() bool {
+	if x != nil {
+		return x.Supported
+	}
+	return false
+}
+
+func (x *SegmentAnalysis) GetEmotions() *Emotions {
+	if x != nil {
+		return x.Emotions
+	}
+	return nil
+}
+
+func (x *SegmentAnalysis) GetTopics() []*TopicScore {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+func (x *SegmentAnalysis) GetLabelScores() []*TopicScore {
+	if x != nil {
+		return x.LabelScores
+	}
+	return nil
+}
+
+func (x *SegmentAnalysis) GetKeywords() []*Keyword {
+	if x != nil {
+		return x.Keywords
+	}
+	return nil
+}
+
+func (x *SegmentAnalysis) GetHook() *Hook {
+	if x != nil {
+		return x.Hook
+	}
+	return nil
+}
+
 var File_clipmesh_nlp_v1_nlp_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_nlp_v1_nlp_service_proto_rawDesc = "" +
 	"\n" +
-	"!clipmesh/nlp/v1/nlp_service.proto\x12\x0fclipmesh.nlp.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\x96\x01\n" +
+	"!clipmesh/nlp/v1/nlp_service.proto\x12\x0fclipmesh.nlp.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\xb9\x01\n" +
 	"\x12AnalyzeTextRequest\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x1a\n" +
 	"\blanguage\x18\x02 \x01(\tR\blanguage\x128\n" +
 	"\bsegments\x18\x03 \x03(\v2\x1c.clipmesh.nlp.v1.TextSegmentR\bsegments\x12\x16\n" +
-	"\x06labels\x18\x04 \x03(\tR\x06labels\"V\n" +
+	"\x06labels\x18\x04 \x03(\tR\x06labels\x12!\n" +
+	"\fmax_keywords\x18\x05 \x01(\x05R\vmaxKeywords\"V\n" +
 	"\vTextSegment\x123\n" +
 	"\x05range\x18\x01 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"\xe3\x01\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"\xe1\x05\n" +
 	"\x13AnalyzeTextResponse\x128\n" +
 	"\bproducer\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x12\x1a\n" +
 	"\blanguage\x18\x02 \x01(\tR\blanguage\x128\n" +
 	"\tsentiment\x18\x03 \x01(\v2\x1a.clipmesh.nlp.v1.SentimentR\tsentiment\x12<\n" +
-	"\bsegments\x18\x04 \x03(\v2 .clipmesh.nlp.v1.SegmentAnalysisR\bsegments\"^\n" +
+	"\bsegments\x18\x04 \x03(\v2 .clipmesh.nlp.v1.SegmentAnalysisR\bsegments\x125\n" +
+	"\bemotions\x18\x05 \x01(\v2\x19.clipmesh.nlp.v1.EmotionsR\bemotions\x123\n" +
+	"\x06topics\x18\x06 \x03(\v2\x1b.clipmesh.nlp.v1.TopicScoreR\x06topics\x12>\n" +
+	"\flabel_scores\x18\a \x03(\v2\x1b.clipmesh.nlp.v1.TopicScoreR\vlabelScores\x124\n" +
+	"\bkeywords\x18\b \x03(\v2\x18.clipmesh.nlp.v1.KeywordR\bkeywords\x12\x14\n" +
+	"\x05names\x18\t \x03(\tR\x05names\x12\x18\n" +
+	"\anumbers\x18\n" +
+	" \x03(\tR\anumbers\x12\x1c\n" +
+	"\tquestions\x18\v \x03(\tR\tquestions\x124\n" +
+	"\bchapters\x18\f \x03(\v2\x18.clipmesh.nlp.v1.ChapterR\bchapters\x12:\n" +
+	"\tproducers\x18\r \x03(\v2\x1c.clipmesh.common.v1.ProducerR\tproducers\x12<\n" +
+	"\tlanguages\x18\x0e \x03(\v2\x1e.clipmesh.nlp.v1.LanguageShareR\tlanguages\x12\x1c\n" +
+	"\tsupported\x18\x0f \x01(\bR\tsupported\"e\n" +
+	"\rLanguageShare\x12\x1a\n" +
+	"\blanguage\x18\x01 \x01(\tR\blanguage\x12\x1a\n" +
+	"\bsegments\x18\x02 \x01(\x05R\bsegments\x12\x1c\n" +
+	"\tsupported\x18\x03 \x01(\bR\tsupported\"X\n" +
+	"\fEmotionScore\x122\n" +
+	"\aemotion\x18\x01 \x01(\x0e2\x18.clipmesh.nlp.v1.EmotionR\aemotion\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\"\x95\x01\n" +
+	"\bEmotions\x125\n" +
+	"\x06scores\x18\x01 \x03(\v2\x1d.clipmesh.nlp.v1.EmotionScoreR\x06scores\x124\n" +
+	"\bdominant\x18\x02 \x01(\x0e2\x18.clipmesh.nlp.v1.EmotionR\bdominant\x12\x1c\n" +
+	"\tintensity\x18\x03 \x01(\x01R\tintensity\"8\n" +
+	"\n" +
+	"TopicScore\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\"3\n" +
+	"\aKeyword\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\x01R\x05score\"0\n" +
+	"\x04Hook\x12\x14\n" +
+	"\x05score\x18\x01 \x01(\x01R\x05score\x12\x12\n" +
+	"\x04cues\x18\x02 \x03(\tR\x04cues\"\xb4\x01\n" +
+	"\aChapter\x123\n" +
+	"\x05range\x18\x01 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x14\n" +
+	"\x05title\x18\x02 \x01(\tR\x05title\x12#\n" +
+	"\rfirst_segment\x18\x03 \x01(\x05R\ffirstSegment\x12#\n" +
+	"\rsegment_count\x18\x04 \x01(\x05R\fsegmentCount\x12\x14\n" +
+	"\x05topic\x18\x05 \x01(\tR\x05topic\"^\n" +
 	"\tSentiment\x125\n" +
 	"\x05label\x18\x01 \x01(\x0e2\x1f.clipmesh.nlp.v1.SentimentLabelR\x05label\x12\x1a\n" +
-	"\bcompound\x18\x02 \x01(\x01R\bcompound\"\x80\x01\n" +
+	"\bcompound\x18\x02 \x01(\x01R\bcompound\"\xf8\x03\n" +
 	"\x0fSegmentAnalysis\x123\n" +
 	"\x05range\x18\x01 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x128\n" +
-	"\tsentiment\x18\x02 \x01(\v2\x1a.clipmesh.nlp.v1.SentimentR\tsentiment*\x8a\x01\n" +
+	"\tsentiment\x18\x02 \x01(\v2\x1a.clipmesh.nlp.v1.SentimentR\tsentiment\x12\x1a\n" +
+	"\blanguage\x18\x03 \x01(\tR\blanguage\x12/\n" +
+	"\x13language_confidence\x18\x04 \x01(\x01R\x12languageConfidence\x12\x1c\n" +
+	"\tsupported\x18\x05 \x01(\bR\tsupported\x125\n" +
+	"\bemotions\x18\x06 \x01(\v2\x19.clipmesh.nlp.v1.EmotionsR\bemotions\x123\n" +
+	"\x06topics\x18\a \x03(\v2\x1b.clipmesh.nlp.v1.TopicScoreR\x06topics\x12>\n" +
+	"\flabel_scores\x18\b \x03(\v2\x1b.clipmesh.nlp.v1.TopicScoreR\vlabelScores\x124\n" +
+	"\bkeywords\x18\t \x03(\v2\x18.clipmesh.nlp.v1.KeywordR\bkeywords\x12)\n" +
+	"\x04hook\x18\n" +
+	" \x01(\v2\x15.clipmesh.nlp.v1.HookR\x04hook*\xad\x01\n" +
+	"\aEmotion\x12\x17\n" +
+	"\x13EMOTION_UNSPECIFIED\x10\x00\x12\x0f\n" +
+	"\vEMOTION_JOY\x10\x01\x12\x13\n" +
+	"\x0fEMOTION_SADNESS\x10\x02\x12\x11\n" +
+	"\rEMOTION_ANGER\x10\x03\x12\x10\n" +
+	"\fEMOTION_FEAR\x10\x04\x12\x14\n" +
+	"\x10EMOTION_SURPRISE\x10\x05\x12\x16\n" +
+	"\x12EMOTION_EXCITEMENT\x10\x06\x12\x10\n" +
+	"\fEMOTION_CALM\x10\a*\x8a\x01\n" +
 	"\x0eSentimentLabel\x12\x1f\n" +
 	"\x1bSENTIMENT_LABEL_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18SENTIMENT_LABEL_POSITIVE\x10\x01\x12\x1c\n" +
@@ -437,34 +1188,58 @@ func file_clipmesh_nlp_v1_nlp_service_proto_rawDescGZIP() []byte {
 	return file_clipmesh_nlp_v1_nlp_service_proto_rawDescData
 }
 
-var file_clipmesh_nlp_v1_nlp_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_clipmesh_nlp_v1_nlp_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_clipmesh_nlp_v1_nlp_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_clipmesh_nlp_v1_nlp_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_clipmesh_nlp_v1_nlp_service_proto_goTypes = []any{
-	(SentimentLabel)(0),         // 0: clipmesh.nlp.v1.SentimentLabel
-	(*AnalyzeTextRequest)(nil),  // 1: clipmesh.nlp.v1.AnalyzeTextRequest
-	(*TextSegment)(nil),         // 2: clipmesh.nlp.v1.TextSegment
-	(*AnalyzeTextResponse)(nil), // 3: clipmesh.nlp.v1.AnalyzeTextResponse
-	(*Sentiment)(nil),           // 4: clipmesh.nlp.v1.Sentiment
-	(*SegmentAnalysis)(nil),     // 5: clipmesh.nlp.v1.SegmentAnalysis
-	(*v1.TimeRange)(nil),        // 6: clipmesh.common.v1.TimeRange
-	(*v1.Producer)(nil),         // 7: clipmesh.common.v1.Producer
+	(Emotion)(0),                // 0: clipmesh.nlp.v1.Emotion
+	(SentimentLabel)(0),         // 1: clipmesh.nlp.v1.SentimentLabel
+	(*AnalyzeTextRequest)(nil),  // 2: clipmesh.nlp.v1.AnalyzeTextRequest
+	(*TextSegment)(nil),         // 3: clipmesh.nlp.v1.TextSegment
+	(*AnalyzeTextResponse)(nil), // 4: clipmesh.nlp.v1.AnalyzeTextResponse
+	(*LanguageShare)(nil),       // 5: clipmesh.nlp.v1.LanguageShare
+	(*EmotionScore)(nil),        // 6: clipmesh.nlp.v1.EmotionScore
+	(*Emotions)(nil),            // 7: clipmesh.nlp.v1.Emotions
+	(*TopicScore)(nil),          // 8: clipmesh.nlp.v1.TopicScore
+	(*Keyword)(nil),             // 9: clipmesh.nlp.v1.Keyword
+	(*Hook)(nil),                // 10: clipmesh.nlp.v1.Hook
+	(*Chapter)(nil),             // 11: clipmesh.nlp.v1.Chapter
+	(*Sentiment)(nil),           // 12: clipmesh.nlp.v1.Sentiment
+	(*SegmentAnalysis)(nil),     // 13: clipmesh.nlp.v1.SegmentAnalysis
+	(*v1.TimeRange)(nil),        // 14: clipmesh.common.v1.TimeRange
+	(*v1.Producer)(nil),         // 15: clipmesh.common.v1.Producer
 }
 var file_clipmesh_nlp_v1_nlp_service_proto_depIdxs = []int32{
-	2, // 0: clipmesh.nlp.v1.AnalyzeTextRequest.segments:type_name -> clipmesh.nlp.v1.TextSegment
-	6, // 1: clipmesh.nlp.v1.TextSegment.range:type_name -> clipmesh.common.v1.TimeRange
-	7, // 2: clipmesh.nlp.v1.AnalyzeTextResponse.producer:type_name -> clipmesh.common.v1.Producer
-	4, // 3: clipmesh.nlp.v1.AnalyzeTextResponse.sentiment:type_name -> clipmesh.nlp.v1.Sentiment
-	5, // 4: clipmesh.nlp.v1.AnalyzeTextResponse.segments:type_name -> clipmesh.nlp.v1.SegmentAnalysis
-	0, // 5: clipmesh.nlp.v1.Sentiment.label:type_name -> clipmesh.nlp.v1.SentimentLabel
-	6, // 6: clipmesh.nlp.v1.SegmentAnalysis.range:type_name -> clipmesh.common.v1.TimeRange
-	4, // 7: clipmesh.nlp.v1.SegmentAnalysis.sentiment:type_name -> clipmesh.nlp.v1.Sentiment
-	1, // 8: clipmesh.nlp.v1.NlpService.AnalyzeText:input_type -> clipmesh.nlp.v1.AnalyzeTextRequest
-	3, // 9: clipmesh.nlp.v1.NlpService.AnalyzeText:output_type -> clipmesh.nlp.v1.AnalyzeTextResponse
-	9, // [9:10] is the sub-list for method output_type
-	8, // [8:9] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	3,  // 0: clipmesh.nlp.v1.AnalyzeTextRequest.segments:type_name -> clipmesh.nlp.v1.TextSegment
+	14, // 1: clipmesh.nlp.v1.TextSegment.range:type_name -> clipmesh.common.v1.TimeRange
+	15, // 2: clipmesh.nlp.v1.AnalyzeTextResponse.producer:type_name -> clipmesh.common.v1.Producer
+	12, // 3: clipmesh.nlp.v1.AnalyzeTextResponse.sentiment:type_name -> clipmesh.nlp.v1.Sentiment
+	13, // 4: clipmesh.nlp.v1.AnalyzeTextResponse.segments:type_name -> clipmesh.nlp.v1.SegmentAnalysis
+	7,  // 5: clipmesh.nlp.v1.AnalyzeTextResponse.emotions:type_name -> clipmesh.nlp.v1.Emotions
+	8,  // 6: clipmesh.nlp.v1.AnalyzeTextResponse.topics:type_name -> clipmesh.nlp.v1.TopicScore
+	8,  // 7: clipmesh.nlp.v1.AnalyzeTextResponse.label_scores:type_name -> clipmesh.nlp.v1.TopicScore
+	9,  // 8: clipmesh.nlp.v1.AnalyzeTextResponse.keywords:type_name -> clipmesh.nlp.v1.Keyword
+	11, // 9: clipmesh.nlp.v1.AnalyzeTextResponse.chapters:type_name -> clipmesh.nlp.v1.Chapter
+	15, // 10: clipmesh.nlp.v1.AnalyzeTextResponse.producers:type_name -> clipmesh.common.v1.Producer
+	5,  // 11: clipmesh.nlp.v1.AnalyzeTextResponse.languages:type_name -> clipmesh.nlp.v1.LanguageShare
+	0,  // 12: clipmesh.nlp.v1.EmotionScore.emotion:type_name -> clipmesh.nlp.v1.Emotion
+	6,  // 13: clipmesh.nlp.v1.Emotions.scores:type_name -> clipmesh.nlp.v1.EmotionScore
+	0,  // 14: clipmesh.nlp.v1.Emotions.dominant:type_name -> clipmesh.nlp.v1.Emotion
+	14, // 15: clipmesh.nlp.v1.Chapter.range:type_name -> clipmesh.common.v1.TimeRange
+	1,  // 16: clipmesh.nlp.v1.Sentiment.label:type_name -> clipmesh.nlp.v1.SentimentLabel
+	14, // 17: clipmesh.nlp.v1.SegmentAnalysis.range:type_name -> clipmesh.common.v1.TimeRange
+	12, // 18: clipmesh.nlp.v1.SegmentAnalysis.sentiment:type_name -> clipmesh.nlp.v1.Sentiment
+	7,  // 19: clipmesh.nlp.v1.SegmentAnalysis.emotions:type_name -> clipmesh.nlp.v1.Emotions
+	8,  // 20: clipmesh.nlp.v1.SegmentAnalysis.topics:type_name -> clipmesh.nlp.v1.TopicScore
+	8,  // 21: clipmesh.nlp.v1.SegmentAnalysis.label_scores:type_name -> clipmesh.nlp.v1.TopicScore
+	9,  // 22: clipmesh.nlp.v1.SegmentAnalysis.keywords:type_name -> clipmesh.nlp.v1.Keyword
+	10, // 23: clipmesh.nlp.v1.SegmentAnalysis.hook:type_name -> clipmesh.nlp.v1.Hook
+	2,  // 24: clipmesh.nlp.v1.NlpService.AnalyzeText:input_type -> clipmesh.nlp.v1.AnalyzeTextRequest
+	4,  // 25: clipmesh.nlp.v1.NlpService.AnalyzeText:output_type -> clipmesh.nlp.v1.AnalyzeTextResponse
+	25, // [25:26] is the sub-list for method output_type
+	24, // [24:25] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_nlp_v1_nlp_service_proto_init() }
@@ -477,8 +1252,8 @@ func file_clipmesh_nlp_v1_nlp_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_nlp_v1_nlp_service_proto_rawDesc), len(file_clipmesh_nlp_v1_nlp_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   5,
+			NumEnums:      2,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,17 +23,140 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// TranscriptSource says where a transcript came from.
+type TranscriptSource int32
+
+const (
+	// TRANSCRIPT_SOURCE_UNSPECIFIED is the zero value; in a request it means
+	// the uploaded transcript when there is one, else the recognized one.
+	TranscriptSource_TRANSCRIPT_SOURCE_UNSPECIFIED TranscriptSource = 0
+	// TRANSCRIPT_SOURCE_RECOGNIZED is speech recognition's output.
+	TranscriptSource_TRANSCRIPT_SOURCE_RECOGNIZED TranscriptSource = 1
+	// TRANSCRIPT_SOURCE_UPLOADED is subtitles the user uploaded, aligned to
+	// the audio.
+	TranscriptSource_TRANSCRIPT_SOURCE_UPLOADED TranscriptSource = 2
+)
+
+// Enum value maps for TranscriptSource.
+var (
+	TranscriptSource_name = map[int32]string{
+		0: "TRANSCRIPT_SOURCE_UNSPECIFIED",
+		1: "TRANSCRIPT_SOURCE_RECOGNIZED",
+		2: "TRANSCRIPT_SOURCE_UPLOADED",
+	}
+	TranscriptSource_value = map[string]int32{
+		"TRANSCRIPT_SOURCE_UNSPECIFIED": 0,
+		"TRANSCRIPT_SOURCE_RECOGNIZED":  1,
+		"TRANSCRIPT_SOURCE_UPLOADED":    2,
+	}
+)
+
+func (x TranscriptSource) Enum() *TranscriptSource {
+	p := new(TranscriptSource)
+	*p = x
+	return p
+}
+
+func (x TranscriptSource) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TranscriptSource) Descriptor() protoreflect.EnumDescriptor {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_enumTypes[0].Descriptor()
+}
+
+func (TranscriptSource) Type() protoreflect.EnumType {
+	return &file_clipmesh_transcribe_v1_transcribe_service_proto_enumTypes[0]
+}
+
+func (x TranscriptSource) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TranscriptSource.Descriptor instead.
+func (TranscriptSource) EnumDescriptor() ([]byte, []int) {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescGZIP(), []int{0}
+}
+
+// TranscriptFormat is a file format of a transcript.
+type TranscriptFormat int32
+
+const (
+	// TRANSCRIPT_FORMAT_UNSPECIFIED is the zero value: JSON when rendering,
+	// detected from the content when uploading.
+	TranscriptFormat_TRANSCRIPT_FORMAT_UNSPECIFIED TranscriptFormat = 0
+	// TRANSCRIPT_FORMAT_JSON is the Transcript message as JSON.
+	TranscriptFormat_TRANSCRIPT_FORMAT_JSON TranscriptFormat = 1
+	// TRANSCRIPT_FORMAT_SRT is SubRip subtitles.
+	TranscriptFormat_TRANSCRIPT_FORMAT_SRT TranscriptFormat = 2
+	// TRANSCRIPT_FORMAT_VTT is WebVTT subtitles.
+	TranscriptFormat_TRANSCRIPT_FORMAT_VTT TranscriptFormat = 3
+	// TRANSCRIPT_FORMAT_TEXT is plain text, one segment a line.
+	TranscriptFormat_TRANSCRIPT_FORMAT_TEXT TranscriptFormat = 4
+)
+
+// Enum value maps for TranscriptFormat.
+var (
+	TranscriptFormat_name = map[int32]string{
+		0: "TRANSCRIPT_FORMAT_UNSPECIFIED",
+		1: "TRANSCRIPT_FORMAT_JSON",
+		2: "TRANSCRIPT_FORMAT_SRT",
+		3: "TRANSCRIPT_FORMAT_VTT",
+		4: "TRANSCRIPT_FORMAT_TEXT",
+	}
+	TranscriptFormat_value = map[string]int32{
+		"TRANSCRIPT_FORMAT_UNSPECIFIED": 0,
+		"TRANSCRIPT_FORMAT_JSON":        1,
+		"TRANSCRIPT_FORMAT_SRT":         2,
+		"TRANSCRIPT_FORMAT_VTT":         3,
+		"TRANSCRIPT_FORMAT_TEXT":        4,
+	}
+)
+
+func (x TranscriptFormat) Enum() *TranscriptFormat {
+	p := new(TranscriptFormat)
+	*p = x
+	return p
+}
+
+func (x TranscriptFormat) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TranscriptFormat) Descriptor() protoreflect.EnumDescriptor {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_enumTypes[1].Descriptor()
+}
+
+func (TranscriptFormat) Type() protoreflect.EnumType {
+	return &file_clipmesh_transcribe_v1_transcribe_service_proto_enumTypes[1]
+}
+
+func (x TranscriptFormat) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TranscriptFormat.Descriptor instead.
+func (TranscriptFormat) EnumDescriptor() ([]byte, []int) {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescGZIP(), []int{1}
+}
+
 // TranscribeRequest names the media and the language.
 type TranscribeRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// VideoId is a stored video's id.
 	VideoId string `protobuf:"bytes,1,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
-	// AudioTrack is the extracted 16 kHz mono track, when available.
+	// AudioTrack is the extracted 16 kHz mono track, when available. It is
+	// accepted only with the video_id it was extracted from, and its key must
+	// name that video's content (its sha256 or id), or lie under
+	// "tenants/<caller's tenant>/".
 	AudioTrack *v1.Artifact `protobuf:"bytes,2,opt,name=audio_track,json=audioTrack,proto3" json:"audio_track,omitempty"`
 	// Language is "auto" (or empty) to detect, or a BCP-47 code such as "en".
-	Language      string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Language string `protobuf:"bytes,3,opt,name=language,proto3" json:"language,omitempty"`
+	// IgnoreUploaded runs speech recognition even when the video has an
+	// uploaded transcript.
+	IgnoreUploaded bool `protobuf:"varint,4,opt,name=ignore_uploaded,json=ignoreUploaded,proto3" json:"ignore_uploaded,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TranscribeRequest) Reset() {
@@ -85,6 +208,13 @@ func (x *TranscribeRequest) GetLanguage() string {
 		return x.Language
 	}
 	return ""
+}
+
+func (x *TranscribeRequest) GetIgnoreUploaded() bool {
+	if x != nil {
+		return x.IgnoreUploaded
+	}
+	return false
 }
 
 // TranscribeResponse is either progress or the final transcript.
@@ -186,7 +316,17 @@ type Transcript struct {
 	// Segments in time order.
 	Segments []*Segment `protobuf:"bytes,4,rep,name=segments,proto3" json:"segments,omitempty"`
 	// EmptyReason explains an empty transcript (no audio, only silence).
-	EmptyReason   string `protobuf:"bytes,5,opt,name=empty_reason,json=emptyReason,proto3" json:"empty_reason,omitempty"`
+	EmptyReason string `protobuf:"bytes,5,opt,name=empty_reason,json=emptyReason,proto3" json:"empty_reason,omitempty"`
+	// DurationSeconds is the length of the audio.
+	DurationSeconds float64 `protobuf:"fixed64,6,opt,name=duration_seconds,json=durationSeconds,proto3" json:"duration_seconds,omitempty"`
+	// Producers lists everything that contributed besides the recognizer:
+	// the voice-activity detector that chunked the audio (flagged fallback
+	// when energy pauses replaced it), the language identifier, the aligner.
+	Producers []*v1.Producer `protobuf:"bytes,7,rep,name=producers,proto3" json:"producers,omitempty"`
+	// Source says whether it was recognized or uploaded.
+	Source TranscriptSource `protobuf:"varint,8,opt,name=source,proto3,enum=clipmesh.transcribe.v1.TranscriptSource" json:"source,omitempty"`
+	// VideoId is the video it belongs to, when it belongs to one.
+	VideoId       string `protobuf:"bytes,9,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -252,6 +392,34 @@ func (x *Transcript) GetSegments() []*Segment {
 func (x *Transcript) GetEmptyReason() string {
 	if x != nil {
 		return x.EmptyReason
+	}
+	return ""
+}
+
+func (x *Transcript) GetDurationSeconds() float64 {
+	if x != nil {
+		return x.DurationSeconds
+	}
+	return 0
+}
+
+func (x *Transcript) GetProducers() []*v1.Producer {
+	if x != nil {
+		return x.Producers
+	}
+	return nil
+}
+
+func (x *Transcript) GetSource() TranscriptSource {
+	if x != nil {
+		return x.Source
+	}
+	return TranscriptSource_TRANSCRIPT_SOURCE_UNSPECIFIED
+}
+
+func (x *Transcript) GetVideoId() string {
+	if x != nil {
+		return x.VideoId
 	}
 	return ""
 }
@@ -328,7 +496,10 @@ type Word struct {
 	// Text is the word.
 	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
 	// Confidence in [0, 1].
-	Confidence    float64 `protobuf:"fixed64,3,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	Confidence float64 `protobuf:"fixed64,3,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	// Approximate is true when the times are estimated (spread in proportion
+	// to the word lengths within their segment) rather than aligned.
+	Approximate   bool `protobuf:"varint,4,opt,name=approximate,proto3" json:"approximate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -384,42 +555,388 @@ func (x *Word) GetConfidence() float64 {
 	return 0
 }
 
+func (x *Word) GetApproximate() bool {
+	if x != nil {
+		return x.Approximate
+	}
+	return false
+}
+
+// GetTranscriptRequest names a video's transcript and a format.
+type GetTranscriptRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VideoId is the video.
+	VideoId string `protobuf:"bytes,1,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
+	// Format of content (JSON by default).
+	Format TranscriptFormat `protobuf:"varint,2,opt,name=format,proto3,enum=clipmesh.transcribe.v1.TranscriptFormat" json:"format,omitempty"`
+	// Source picks the uploaded or the recognized transcript; unspecified
+	// prefers the uploaded one.
+	Source        TranscriptSource `protobuf:"varint,3,opt,name=source,proto3,enum=clipmesh.transcribe.v1.TranscriptSource" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTranscriptRequest) Reset() {
+	*x = GetTranscriptRequest{}
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTranscriptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTranscriptRequest) ProtoMessage() {}
+
+func (x *GetTranscriptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTranscriptRequest.ProtoReflect.Descriptor instead.
+func (*GetTranscriptRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *GetTranscriptRequest) GetVideoId() string {
+	if x != nil {
+		return x.VideoId
+	}
+	return ""
+}
+
+func (x *GetTranscriptRequest) GetFormat() TranscriptFormat {
+	if x != nil {
+		return x.Format
+	}
+	return TranscriptFormat_TRANSCRIPT_FORMAT_UNSPECIFIED
+}
+
+func (x *GetTranscriptRequest) GetSource() TranscriptSource {
+	if x != nil {
+		return x.Source
+	}
+	return TranscriptSource_TRANSCRIPT_SOURCE_UNSPECIFIED
+}
+
+// GetTranscriptResponse is the stored transcript and its rendering.
+type GetTranscriptResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Transcript is the stored transcript.
+	Transcript *Transcript `protobuf:"bytes,1,opt,name=transcript,proto3" json:"transcript,omitempty"`
+	// Content is the transcript rendered in the requested format.
+	Content string `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	// ContentType is content's MIME type.
+	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
+	// Filename is a suggested file name for content.
+	Filename      string `protobuf:"bytes,4,opt,name=filename,proto3" json:"filename,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTranscriptResponse) Reset() {
+	*x = GetTranscriptResponse{}
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTranscriptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTranscriptResponse) ProtoMessage() {}
+
+func (x *GetTranscriptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTranscriptResponse.ProtoReflect.Descriptor instead.
+func (*GetTranscriptResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetTranscriptResponse) GetTranscript() *Transcript {
+	if x != nil {
+		return x.Transcript
+	}
+	return nil
+}
+
+func (x *GetTranscriptResponse) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *GetTranscriptResponse) GetContentType() string {
+	if x != nil {
+		return x.ContentType
+	}
+	return ""
+}
+
+func (x *GetTranscriptResponse) GetFilename() string {
+	if x != nil {
+		return x.Filename
+	}
+	return ""
+}
+
+// UploadTranscriptRequest carries subtitles for a video.
+type UploadTranscriptRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// VideoId is the video the subtitles belong to.
+	VideoId string `protobuf:"bytes,1,opt,name=video_id,json=videoId,proto3" json:"video_id,omitempty"`
+	// Format is SRT or VTT; unspecified detects it from content.
+	Format TranscriptFormat `protobuf:"varint,2,opt,name=format,proto3,enum=clipmesh.transcribe.v1.TranscriptFormat" json:"format,omitempty"`
+	// Content is the subtitle file (UTF-8, at most 2 MiB).
+	Content string `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`
+	// Language is the subtitles' language code; empty or "auto" identifies
+	// it from the text.
+	Language      string `protobuf:"bytes,4,opt,name=language,proto3" json:"language,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadTranscriptRequest) Reset() {
+	*x = UploadTranscriptRequest{}
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadTranscriptRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadTranscriptRequest) ProtoMessage() {}
+
+func (x *UploadTranscriptRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadTranscriptRequest.ProtoReflect.Descriptor instead.
+func (*UploadTranscriptRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *UploadTranscriptRequest) GetVideoId() string {
+	if x != nil {
+		return x.VideoId
+	}
+	return ""
+}
+
+func (x *UploadTranscriptRequest) GetFormat() TranscriptFormat {
+	if x != nil {
+		return x.Format
+	}
+	return TranscriptFormat_TRANSCRIPT_FORMAT_UNSPECIFIED
+}
+
+func (x *UploadTranscriptRequest) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *UploadTranscriptRequest) GetLanguage() string {
+	if x != nil {
+		return x.Language
+	}
+	return ""
+}
+
+// UploadTranscriptResponse is either progress or the stored transcript.
+type UploadTranscriptResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Event is progress while aligning, then the transcript.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*UploadTranscriptResponse_Progress
+	//	*UploadTranscriptResponse_Transcript
+	Event         isUploadTranscriptResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UploadTranscriptResponse) Reset() {
+	*x = UploadTranscriptResponse{}
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UploadTranscriptResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UploadTranscriptResponse) ProtoMessage() {}
+
+func (x *UploadTranscriptResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UploadTranscriptResponse.ProtoReflect.Descriptor instead.
+func (*UploadTranscriptResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *UploadTranscriptResponse) GetEvent() isUploadTranscriptResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *UploadTranscriptResponse) GetProgress() *v1.Progress {
+	if x != nil {
+		if x, ok := x.Event.(*UploadTranscriptResponse_Progress); ok {
+			return x.Progress
+		}
+	}
+	return nil
+}
+
+func (x *UploadTranscriptResponse) GetTranscript() *Transcript {
+	if x != nil {
+		if x, ok := x.Event.(*UploadTranscriptResponse_Transcript); ok {
+			return x.Transcript
+		}
+	}
+	return nil
+}
+
+type isUploadTranscriptResponse_Event interface {
+	isUploadTranscriptResponse_Event()
+}
+
+type UploadTranscriptResponse_Progress struct {
+	// Progress of the alignment.
+	Progress *v1.Progress `protobuf:"bytes,1,opt,name=progress,proto3,oneof"`
+}
+
+type UploadTranscriptResponse_Transcript struct {
+	// Transcript is the stored, aligned transcript.
+	Transcript *Transcript `protobuf:"bytes,2,opt,name=transcript,proto3,oneof"`
+}
+
+func (*UploadTranscriptResponse_Progress) isUploadTranscriptResponse_Event() {}
+
+func (*UploadTranscriptResponse_Transcript) isUploadTranscriptResponse_Event() {}
+
 var File_clipmesh_transcribe_v1_transcribe_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_transcribe_v1_transcribe_service_proto_rawDesc = "" +
 	"\n" +
-	"/clipmesh/transcribe/v1/transcribe_service.proto\x12\x16clipmesh.transcribe.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\x89\x01\n" +
+	"/clipmesh/transcribe/v1/transcribe_service.proto\x12\x16clipmesh.transcribe.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\xb2\x01\n" +
 	"\x11TranscribeRequest\x12\x19\n" +
 	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x12=\n" +
 	"\vaudio_track\x18\x02 \x01(\v2\x1c.clipmesh.common.v1.ArtifactR\n" +
 	"audioTrack\x12\x1a\n" +
-	"\blanguage\x18\x03 \x01(\tR\blanguage\"\x9f\x01\n" +
+	"\blanguage\x18\x03 \x01(\tR\blanguage\x12'\n" +
+	"\x0fignore_uploaded\x18\x04 \x01(\bR\x0eignoreUploaded\"\x9f\x01\n" +
 	"\x12TranscribeResponse\x12:\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProgressH\x00R\bprogress\x12D\n" +
 	"\n" +
 	"transcript\x18\x02 \x01(\v2\".clipmesh.transcribe.v1.TranscriptH\x00R\n" +
 	"transcriptB\a\n" +
-	"\x05event\"\xf5\x01\n" +
+	"\x05event\"\xb9\x03\n" +
 	"\n" +
 	"Transcript\x128\n" +
 	"\bproducer\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x12\x1a\n" +
 	"\blanguage\x18\x02 \x01(\tR\blanguage\x121\n" +
 	"\x14language_probability\x18\x03 \x01(\x01R\x13languageProbability\x12;\n" +
 	"\bsegments\x18\x04 \x03(\v2\x1f.clipmesh.transcribe.v1.SegmentR\bsegments\x12!\n" +
-	"\fempty_reason\x18\x05 \x01(\tR\vemptyReason\"\x86\x01\n" +
+	"\fempty_reason\x18\x05 \x01(\tR\vemptyReason\x12)\n" +
+	"\x10duration_seconds\x18\x06 \x01(\x01R\x0fdurationSeconds\x12:\n" +
+	"\tproducers\x18\a \x03(\v2\x1c.clipmesh.common.v1.ProducerR\tproducers\x12@\n" +
+	"\x06source\x18\b \x01(\x0e2(.clipmesh.transcribe.v1.TranscriptSourceR\x06source\x12\x19\n" +
+	"\bvideo_id\x18\t \x01(\tR\avideoId\"\x86\x01\n" +
 	"\aSegment\x123\n" +
 	"\x05range\x18\x01 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x122\n" +
-	"\x05words\x18\x03 \x03(\v2\x1c.clipmesh.transcribe.v1.WordR\x05words\"o\n" +
+	"\x05words\x18\x03 \x03(\v2\x1c.clipmesh.transcribe.v1.WordR\x05words\"\x91\x01\n" +
 	"\x04Word\x123\n" +
 	"\x05range\x18\x01 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12\x1e\n" +
 	"\n" +
 	"confidence\x18\x03 \x01(\x01R\n" +
-	"confidence2\x96\x01\n" +
+	"confidence\x12 \n" +
+	"\vapproximate\x18\x04 \x01(\bR\vapproximate\"\xb5\x01\n" +
+	"\x14GetTranscriptRequest\x12\x19\n" +
+	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x12@\n" +
+	"\x06format\x18\x02 \x01(\x0e2(.clipmesh.transcribe.v1.TranscriptFormatR\x06format\x12@\n" +
+	"\x06source\x18\x03 \x01(\x0e2(.clipmesh.transcribe.v1.TranscriptSourceR\x06source\"\xb4\x01\n" +
+	"\x15GetTranscriptResponse\x12B\n" +
+	"\n" +
+	"transcript\x18\x01 \x01(\v2\".clipmesh.transcribe.v1.TranscriptR\n" +
+	"transcript\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\tR\acontent\x12!\n" +
+	"\fcontent_type\x18\x03 \x01(\tR\vcontentType\x12\x1a\n" +
+	"\bfilename\x18\x04 \x01(\tR\bfilename\"\xac\x01\n" +
+	"\x17UploadTranscriptRequest\x12\x19\n" +
+	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x12@\n" +
+	"\x06format\x18\x02 \x01(\x0e2(.clipmesh.transcribe.v1.TranscriptFormatR\x06format\x12\x18\n" +
+	"\acontent\x18\x03 \x01(\tR\acontent\x12\x1a\n" +
+	"\blanguage\x18\x04 \x01(\tR\blanguage\"\xa5\x01\n" +
+	"\x18UploadTranscriptResponse\x12:\n" +
+	"\bprogress\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProgressH\x00R\bprogress\x12D\n" +
+	"\n" +
+	"transcript\x18\x02 \x01(\v2\".clipmesh.transcribe.v1.TranscriptH\x00R\n" +
+	"transcriptB\a\n" +
+	"\x05event*w\n" +
+	"\x10TranscriptSource\x12!\n" +
+	"\x1dTRANSCRIPT_SOURCE_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cTRANSCRIPT_SOURCE_RECOGNIZED\x10\x01\x12\x1e\n" +
+	"\x1aTRANSCRIPT_SOURCE_UPLOADED\x10\x02*\xa3\x01\n" +
+	"\x10TranscriptFormat\x12!\n" +
+	"\x1dTRANSCRIPT_FORMAT_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16TRANSCRIPT_FORMAT_JSON\x10\x01\x12\x19\n" +
+	"\x15TRANSCRIPT_FORMAT_SRT\x10\x02\x12\x19\n" +
+	"\x15TRANSCRIPT_FORMAT_VTT\x10\x03\x12\x1a\n" +
+	"\x16TRANSCRIPT_FORMAT_TEXT\x10\x042\xd6\x03\n" +
 	"\x11TranscribeService\x12\x80\x01\n" +
 	"\n" +
-	"Transcribe\x12).clipmesh.transcribe.v1.TranscribeRequest\x1a*.clipmesh.transcribe.v1.TranscribeResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/transcribe0\x01B\xf7\x01\n" +
+	"Transcribe\x12).clipmesh.transcribe.v1.TranscribeRequest\x1a*.clipmesh.transcribe.v1.TranscribeResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/transcribe0\x01\x12\x96\x01\n" +
+	"\rGetTranscript\x12,.clipmesh.transcribe.v1.GetTranscriptRequest\x1a-.clipmesh.transcribe.v1.GetTranscriptResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/videos/{video_id}/transcript\x12\xa4\x01\n" +
+	"\x10UploadTranscript\x12/.clipmesh.transcribe.v1.UploadTranscriptRequest\x1a0.clipmesh.transcribe.v1.UploadTranscriptResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/videos/{video_id}/transcript0\x01B\xf7\x01\n" +
 	"\x1acom.clipmesh.transcribe.v1B\x16TranscribeServiceProtoP\x01ZGgithub.com/clipmesh/clipmesh/gen/go/clipmesh/transcribe/v1;transcribev1\xa2\x02\x03CTX\xaa\x02\x16Clipmesh.Transcribe.V1\xca\x02\x16Clipmesh\\Transcribe\\V1\xe2\x02\"Clipmesh\\Transcribe\\V1\\GPBMetadata\xea\x02\x18Clipmesh::Transcribe::V1b\x06proto3"
 
 var (
@@ -434,34 +951,53 @@ func file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescGZIP() []byte {
 	return file_clipmesh_transcribe_v1_transcribe_service_proto_rawDescData
 }
 
-var file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_clipmesh_transcribe_v1_transcribe_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_clipmesh_transcribe_v1_transcribe_service_proto_goTypes = []any{
-	(*TranscribeRequest)(nil),  // 0: clipmesh.transcribe.v1.TranscribeRequest
-	(*TranscribeResponse)(nil), // 1: clipmesh.transcribe.v1.TranscribeResponse
-	(*Transcript)(nil),         // 2: clipmesh.transcribe.v1.Transcript
-	(*Segment)(nil),            // 3: clipmesh.transcribe.v1.Segment
-	(*Word)(nil),               // 4: clipmesh.transcribe.v1.Word
-	(*v1.Artifact)(nil),        // 5: clipmesh.common.v1.Artifact
-	(*v1.Progress)(nil),        // 6: clipmesh.common.v1.Progress
-	(*v1.Producer)(nil),        // 7: clipmesh.common.v1.Producer
-	(*v1.TimeRange)(nil),       // 8: clipmesh.common.v1.TimeRange
+	(TranscriptSource)(0),            // 0: clipmesh.transcribe.v1.TranscriptSource
+	(TranscriptFormat)(0),            // 1: clipmesh.transcribe.v1.TranscriptFormat
+	(*TranscribeRequest)(nil),        // 2: clipmesh.transcribe.v1.TranscribeRequest
+	(*TranscribeResponse)(nil),       // 3: clipmesh.transcribe.v1.TranscribeResponse
+	(*Transcript)(nil),               // 4: clipmesh.transcribe.v1.Transcript
+	(*Segment)(nil),                  // 5: clipmesh.transcribe.v1.Segment
+	(*Word)(nil),                     // 6: clipmesh.transcribe.v1.Word
+	(*GetTranscriptRequest)(nil),     // 7: clipmesh.transcribe.v1.GetTranscriptRequest
+	(*GetTranscriptResponse)(nil),    // 8: clipmesh.transcribe.v1.GetTranscriptResponse
+	(*UploadTranscriptRequest)(nil),  // 9: clipmesh.transcribe.v1.UploadTranscriptRequest
+	(*UploadTranscriptResponse)(nil), // 10: clipmesh.transcribe.v1.UploadTranscriptResponse
+	(*v1.Artifact)(nil),              // 11: clipmesh.common.v1.Artifact
+	(*v1.Progress)(nil),              // 12: clipmesh.common.v1.Progress
+	(*v1.Producer)(nil),              // 13: clipmesh.common.v1.Producer
+	(*v1.TimeRange)(nil),             // 14: clipmesh.common.v1.TimeRange
 }
 var file_clipmesh_transcribe_v1_transcribe_service_proto_depIdxs = []int32{
-	5, // 0: clipmesh.transcribe.v1.TranscribeRequest.audio_track:type_name -> clipmesh.common.v1.Artifact
-	6, // 1: clipmesh.transcribe.v1.TranscribeResponse.progress:type_name -> clipmesh.common.v1.Progress
-	2, // 2: clipmesh.transcribe.v1.TranscribeResponse.transcript:type_name -> clipmesh.transcribe.v1.Transcript
-	7, // 3: clipmesh.transcribe.v1.Transcript.producer:type_name -> clipmesh.common.v1.Producer
-	3, // 4: clipmesh.transcribe.v1.Transcript.segments:type_name -> clipmesh.transcribe.v1.Segment
-	8, // 5: clipmesh.transcribe.v1.Segment.range:type_name -> clipmesh.common.v1.TimeRange
-	4, // 6: clipmesh.transcribe.v1.Segment.words:type_name -> clipmesh.transcribe.v1.Word
-	8, // 7: clipmesh.transcribe.v1.Word.range:type_name -> clipmesh.common.v1.TimeRange
-	0, // 8: clipmesh.transcribe.v1.TranscribeService.Transcribe:input_type -> clipmesh.transcribe.v1.TranscribeRequest
-	1, // 9: clipmesh.transcribe.v1.TranscribeService.Transcribe:output_type -> clipmesh.transcribe.v1.TranscribeResponse
-	9, // [9:10] is the sub-list for method output_type
-	8, // [8:9] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	11, // 0: clipmesh.transcribe.v1.TranscribeRequest.audio_track:type_name -> clipmesh.common.v1.Artifact
+	12, // 1: clipmesh.transcribe.v1.TranscribeResponse.progress:type_name -> clipmesh.common.v1.Progress
+	4,  // 2: clipmesh.transcribe.v1.TranscribeResponse.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	13, // 3: clipmesh.transcribe.v1.Transcript.producer:type_name -> clipmesh.common.v1.Producer
+	5,  // 4: clipmesh.transcribe.v1.Transcript.segments:type_name -> clipmesh.transcribe.v1.Segment
+	13, // 5: clipmesh.transcribe.v1.Transcript.producers:type_name -> clipmesh.common.v1.Producer
+	0,  // 6: clipmesh.transcribe.v1.Transcript.source:type_name -> clipmesh.transcribe.v1.TranscriptSource
+	14, // 7: clipmesh.transcribe.v1.Segment.range:type_name -> clipmesh.common.v1.TimeRange
+	6,  // 8: clipmesh.transcribe.v1.Segment.words:type_name -> clipmesh.transcribe.v1.Word
+	14, // 9: clipmesh.transcribe.v1.Word.range:type_name -> clipmesh.common.v1.TimeRange
+	1,  // 10: clipmesh.transcribe.v1.GetTranscriptRequest.format:type_name -> clipmesh.transcribe.v1.TranscriptFormat
+	0,  // 11: clipmesh.transcribe.v1.GetTranscriptRequest.source:type_name -> clipmesh.transcribe.v1.TranscriptSource
+	4,  // 12: clipmesh.transcribe.v1.GetTranscriptResponse.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	1,  // 13: clipmesh.transcribe.v1.UploadTranscriptRequest.format:type_name -> clipmesh.transcribe.v1.TranscriptFormat
+	12, // 14: clipmesh.transcribe.v1.UploadTranscriptResponse.progress:type_name -> clipmesh.common.v1.Progress
+	4,  // 15: clipmesh.transcribe.v1.UploadTranscriptResponse.transcript:type_name -> clipmesh.transcribe.v1.Transcript
+	2,  // 16: clipmesh.transcribe.v1.TranscribeService.Transcribe:input_type -> clipmesh.transcribe.v1.TranscribeRequest
+	7,  // 17: clipmesh.transcribe.v1.TranscribeService.GetTranscript:input_type -> clipmesh.transcribe.v1.GetTranscriptRequest
+	9,  // 18: clipmesh.transcribe.v1.TranscribeService.UploadTranscript:input_type -> clipmesh.transcribe.v1.UploadTranscriptRequest
+	3,  // 19: clipmesh.transcribe.v1.TranscribeService.Transcribe:output_type -> clipmesh.transcribe.v1.TranscribeResponse
+	8,  // 20: clipmesh.transcribe.v1.TranscribeService.GetTranscript:output_type -> clipmesh.transcribe.v1.GetTranscriptResponse
+	10, // 21: clipmesh.transcribe.v1.TranscribeService.UploadTranscript:output_type -> clipmesh.transcribe.v1.UploadTranscriptResponse
+	19, // [19:22] is the sub-list for method output_type
+	16, // [16:19] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_transcribe_v1_transcribe_service_proto_init() }
@@ -473,18 +1009,23 @@ func file_clipmesh_transcribe_v1_transcribe_service_proto_init() {
 		(*TranscribeResponse_Progress)(nil),
 		(*TranscribeResponse_Transcript)(nil),
 	}
+	file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes[8].OneofWrappers = []any{
+		(*UploadTranscriptResponse_Progress)(nil),
+		(*UploadTranscriptResponse_Transcript)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_transcribe_v1_transcribe_service_proto_rawDesc), len(file_clipmesh_transcribe_v1_transcribe_service_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      2,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_clipmesh_transcribe_v1_transcribe_service_proto_goTypes,
 		DependencyIndexes: file_clipmesh_transcribe_v1_transcribe_service_proto_depIdxs,
+		EnumInfos:         file_clipmesh_transcribe_v1_transcribe_service_proto_enumTypes,
 		MessageInfos:      file_clipmesh_transcribe_v1_transcribe_service_proto_msgTypes,
 	}.Build()
 	File_clipmesh_transcribe_v1_transcribe_service_proto = out.File

@@ -19,7 +19,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	TranscribeService_Transcribe_FullMethodName = "/clipmesh.transcribe.v1.TranscribeService/Transcribe"
+	TranscribeService_Transcribe_FullMethodName       = "/clipmesh.transcribe.v1.TranscribeService/Transcribe"
+	TranscribeService_GetTranscript_FullMethodName    = "/clipmesh.transcribe.v1.TranscribeService/GetTranscript"
+	TranscribeService_UploadTranscript_FullMethodName = "/clipmesh.transcribe.v1.TranscribeService/UploadTranscript"
 )
 
 // TranscribeServiceClient is the client API for TranscribeService service.
@@ -28,8 +30,18 @@ const (
 //
 // TranscribeService turns speech into text with word timings.
 type TranscribeServiceClient interface {
-	// Transcribe streams progress messages and ends with the transcript.
+	// Transcribe streams progress messages and ends with the transcript. A
+	// video's transcript is stored (GetTranscript reads it back); a video with
+	// an uploaded transcript gets that one unless ignore_uploaded is set.
 	Transcribe(ctx context.Context, in *TranscribeRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[TranscribeResponse], error)
+	// GetTranscript returns a video's stored transcript, also rendered as
+	// JSON, SRT, WebVTT or plain text (the gateway serves the rendered file at
+	// GET /v1/videos/{video_id}/transcript:download?format=srt).
+	GetTranscript(ctx context.Context, in *GetTranscriptRequest, opts ...grpc.CallOption) (*GetTranscriptResponse, error)
+	// UploadTranscript stores subtitles the user already has (SRT or WebVTT)
+	// as a video's transcript, aligned to its audio; it streams progress and
+	// ends with the stored transcript.
+	UploadTranscript(ctx context.Context, in *UploadTranscriptRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[UploadTranscriptResponse], error)
 }
 
 type transcribeServiceClient struct {
@@ -59,14 +71,53 @@ func (c *transcribeServiceClient) Transcribe(ctx context.Context, in *Transcribe
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TranscribeService_TranscribeClient = grpc.ServerStreamingClient[TranscribeResponse]
 
+func (c *transcribeServiceClient) GetTranscript(ctx context.Context, in *GetTranscriptRequest, opts ...grpc.CallOption) (*GetTranscriptResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTranscriptResponse)
+	err := c.cc.Invoke(ctx, TranscribeService_GetTranscript_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *transcribeServiceClient) UploadTranscript(ctx context.Context, in *UploadTranscriptRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[UploadTranscriptResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &TranscribeService_ServiceDesc.Streams[1], TranscribeService_UploadTranscript_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[UploadTranscriptRequest, UploadTranscriptResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TranscribeService_UploadTranscriptClient = grpc.ServerStreamingClient[UploadTranscriptResponse]
+
 // TranscribeServiceServer is the server API for TranscribeService service.
 // All implementations must embed UnimplementedTranscribeServiceServer
 // for forward compatibility.
 //
 // TranscribeService turns speech into text with word timings.
 type TranscribeServiceServer interface {
-	// Transcribe streams progress messages and ends with the transcript.
+	// Transcribe streams progress messages and ends with the transcript. A
+	// video's transcript is stored (GetTranscript reads it back); a video with
+	// an uploaded transcript gets that one unless ignore_uploaded is set.
 	Transcribe(*TranscribeRequest, grpc.ServerStreamingServer[TranscribeResponse]) error
+	// GetTranscript returns a video's stored transcript, also rendered as
+	// JSON, SRT, WebVTT or plain text (the gateway serves the rendered file at
+	// GET /v1/videos/{video_id}/transcript:download?format=srt).
+	GetTranscript(context.Context, *GetTranscriptRequest) (*GetTranscriptResponse, error)
+	// UploadTranscript stores subtitles the user already has (SRT or WebVTT)
+	// as a video's transcript, aligned to its audio; it streams progress and
+	// ends with the stored transcript.
+	UploadTranscript(*UploadTranscriptRequest, grpc.ServerStreamingServer[UploadTranscriptResponse]) error
 	mustEmbedUnimplementedTranscribeServiceServer()
 }
 
@@ -79,6 +130,12 @@ type UnimplementedTranscribeServiceServer struct{}
 
 func (UnimplementedTranscribeServiceServer) Transcribe(*TranscribeRequest, grpc.ServerStreamingServer[TranscribeResponse]) error {
 	return status.Error(codes.Unimplemented, "method Transcribe not implemented")
+}
+func (UnimplementedTranscribeServiceServer) GetTranscript(context.Context, *GetTranscriptRequest) (*GetTranscriptResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTranscript not implemented")
+}
+func (UnimplementedTranscribeServiceServer) UploadTranscript(*UploadTranscriptRequest, grpc.ServerStreamingServer[UploadTranscriptResponse]) error {
+	return status.Error(codes.Unimplemented, "method UploadTranscript not implemented")
 }
 func (UnimplementedTranscribeServiceServer) mustEmbedUnimplementedTranscribeServiceServer() {}
 func (UnimplementedTranscribeServiceServer) testEmbeddedByValue()                           {}
@@ -112,17 +169,56 @@ func _TranscribeService_Transcribe_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type TranscribeService_TranscribeServer = grpc.ServerStreamingServer[TranscribeResponse]
 
+func _TranscribeService_GetTranscript_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTranscriptRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TranscribeServiceServer).GetTranscript(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TranscribeService_GetTranscript_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TranscribeServiceServer).GetTranscript(ctx, req.(*GetTranscriptRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _TranscribeService_UploadTranscript_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(UploadTranscriptRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(TranscribeServiceServer).UploadTranscript(m, &grpc.GenericServerStream[UploadTranscriptRequest, UploadTranscriptResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type TranscribeService_UploadTranscriptServer = grpc.ServerStreamingServer[UploadTranscriptResponse]
+
 // TranscribeService_ServiceDesc is the grpc.ServiceDesc for TranscribeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var TranscribeService_ServiceDesc = grpc.ServiceDesc{
 	ServiceName: "clipmesh.transcribe.v1.TranscribeService",
 	HandlerType: (*TranscribeServiceServer)(nil),
-	Methods:     []grpc.MethodDesc{},
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "GetTranscript",
+			Handler:    _TranscribeService_GetTranscript_Handler,
+		},
+	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "Transcribe",
 			Handler:       _TranscribeService_Transcribe_Handler,
+			ServerStreams: true,
+		},
+		{
+			StreamName:    "UploadTranscript",
+			Handler:       _TranscribeService_UploadTranscript_Handler,
 			ServerStreams: true,
 		},
 	},

@@ -753,7 +753,15 @@ type FaceTrack struct {
 	// CenterX is the mean normalised horizontal centre of the face.
 	CenterX float64 `protobuf:"fixed64,9,opt,name=center_x,json=centerX,proto3" json:"center_x,omitempty"`
 	// CenterY is the mean normalised vertical centre of the face.
-	CenterY       float64 `protobuf:"fixed64,10,opt,name=center_y,json=centerY,proto3" json:"center_y,omitempty"`
+	CenterY float64 `protobuf:"fixed64,10,opt,name=center_y,json=centerY,proto3" json:"center_y,omitempty"`
+	// EyesConfirmedFraction is the share of the checked detections where
+	// OpenCV's Haar eye cascade found an eye at each of BlazeFace's eye
+	// keypoints. The cascade rarely fires on closed eyes, so it is also an
+	// eyes-open cue.
+	EyesConfirmedFraction float64 `protobuf:"fixed64,11,opt,name=eyes_confirmed_fraction,json=eyesConfirmedFraction,proto3" json:"eyes_confirmed_fraction,omitempty"`
+	// EyesChecked is how many detections the eye cascade checked (faces at
+	// least 40 analysed pixels wide); 0 when none was.
+	EyesChecked   int32 `protobuf:"varint,12,opt,name=eyes_checked,json=eyesChecked,proto3" json:"eyes_checked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -854,6 +862,20 @@ func (x *FaceTrack) GetCenterX() float64 {
 func (x *FaceTrack) GetCenterY() float64 {
 	if x != nil {
 		return x.CenterY
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetEyesConfirmedFraction() float64 {
+	if x != nil {
+		return x.EyesConfirmedFraction
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetEyesChecked() int32 {
+	if x != nil {
+		return x.EyesChecked
 	}
 	return 0
 }
@@ -1102,7 +1124,7 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x04mean\x18\x01 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x04mean\x124\n" +
 	"\x03min\x18\x02 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x03min\x124\n" +
 	"\x03max\x18\x03 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x03max\x12\x16\n" +
-	"\x06frames\x18\x04 \x01(\x05R\x06frames\"\xfa\x02\n" +
+	"\x06frames\x18\x04 \x01(\x05R\x06frames\"\xd5\x03\n" +
 	"\tFaceTrack\x12\x19\n" +
 	"\btrack_id\x18\x01 \x01(\x05R\atrackId\x12\x1f\n" +
 	"\vscene_index\x18\x02 \x01(\x05R\n" +
@@ -1117,7 +1139,9 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x15eyes_visible_fraction\x18\b \x01(\x01R\x13eyesVisibleFraction\x12\x19\n" +
 	"\bcenter_x\x18\t \x01(\x01R\acenterX\x12\x19\n" +
 	"\bcenter_y\x18\n" +
-	" \x01(\x01R\acenterY\"D\n" +
+	" \x01(\x01R\acenterY\x126\n" +
+	"\x17eyes_confirmed_fraction\x18\v \x01(\x01R\x15eyesConfirmedFraction\x12!\n" +
+	"\feyes_checked\x18\f \x01(\x05R\veyesChecked\"D\n" +
 	"\fSubjectPoint\x12\x18\n" +
 	"\aseconds\x18\x01 \x01(\x01R\aseconds\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x01R\x01x\x12\f\n" +

@@ -1,4 +1,4 @@
-package keywords
+package text
 
 import "strings"
 
@@ -46,6 +46,16 @@ var stopWords = map[string]map[string]bool{
 		è sono era erano stato essere ho hai ha abbiamo avete hanno aveva c
 		allora cioè beh ehm insomma dunque`),
 }
+
+// StopWords returns lang's stop word set (nil for an unknown language). The
+// map is shared: callers must not change it.
+func StopWords(lang string) map[string]bool { return stopWords[lang] }
+
+// IsStopWord says whether the lower-case w is a stop word of lang.
+func IsStopWord(lang, w string) bool { return stopWords[lang][w] }
+
+// Words makes a set of the whitespace-separated words of s.
+func Words(s string) map[string]bool { return words(s) }
 
 func words(s string) map[string]bool {
 	m := map[string]bool{}

@@ -59,10 +59,11 @@ func ffprobeFigures(t *testing.T, path string) (duration, fps float64) {
 	return duration, fps
 }
 
-// TestAnalytics runs the real vision and audio services of one `clipmesh
-// serve` on engagement.mp4 (a still, silent frame around a loud, talking,
-// moving middle), fuses their results, and reads the detailed analytics
-// back over REST.
+// TestAnalytics runs the real vision and audio services (and transcribe
+// and nlp, when the build serves them) of one `clipmesh serve` on
+// engagement.mp4 (a still, silent frame around a loud, talking, moving
+// middle), fuses their results, and reads the detailed analytics back over
+// REST.
 func TestAnalytics(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
@@ -223,7 +224,11 @@ func TestAnalytics(t *testing.T) {
 	if c := d.GetContent().GetComplexity(); c.GetSceneRate() < 2/(wantDuration/60) || c.GetMotionEntropy() <= 0 {
 		t.Errorf("detailed complexity = %v (3 scenes in %.1f s)", c, wantDuration)
 	}
-	if len(d.GetMoods()) < 3 || d.GetEmotions().GetDominant() == "" || d.GetEmotions().GetSource() != "mood" {
+	wantSource := "mood" // the faces have no emotion, so the words', else the scenes'
+	if text.GetEmotions().GetDominant() != nlpv1.Emotion_EMOTION_UNSPECIFIED {
+		wantSource = "text"
+	}
+	if len(d.GetMoods()) < 3 || d.GetEmotions().GetDominant() == "" || d.GetEmotions().GetSource() != wantSource {
 		t.Errorf("moods %v, emotions %v", d.GetMoods(), d.GetEmotions())
 	}
 	for _, m := range d.GetMoods() {

@@ -101,7 +101,7 @@ func (c *collabCluster) start(i int) {
 		cancel()
 		t.Fatal(err)
 	}
-	h, err := gateway.New(ctx, cc, gateway.Options{Logger: quiet, CollabRate: 500, CollabBurst: 1000})
+	h, err := gateway.New(ctx, cc, gateway.Options{Logger: quiet})
 	if err != nil {
 		cancel()
 		t.Fatalf("gateway.New: %v", err)

@@ -182,8 +182,12 @@ func TestCollabReplicas(t *testing.T) {
 
 		owner := c.dial(0, ownerKey) // replica A
 		bob := c.dial(1, bobKey)     // replica B
-		if j := owner.join(project, 0); !strings.Contains(string(j.Payload), `"role":"owner"`) {
+		owner.mustSend(map[string]any{"action": "join_project", "project_id": project, "payload": map[string]any{"presence": true}})
+		if j := owner.expect("joined"); !strings.Contains(string(j.Payload), `"role":"owner"`) {
 			t.Fatalf("owner joined %s", j.Payload)
+		}
+		if p := owner.expect("presence"); !strings.Contains(string(p.Payload), `"full":true`) || !strings.Contains(string(p.Payload), `"user":"`+ownerID+`"`) {
+			t.Fatalf("owner's first presence %s, want the full list with the owner", p.Payload)
 		}
 		if j := bob.join(project, 0); !strings.Contains(string(j.Payload), `"role":"viewer"`) {
 			t.Fatalf("bob, not shared yet, joined %s; want viewer", j.Payload)
@@ -259,9 +263,15 @@ func TestCollabReplicas(t *testing.T) {
 			}
 		}
 
-		t.Log("a role change takes effect at once")
+		t.Log("a role change takes effect at once, in presence too")
 		owner.mustSend(map[string]any{"action": "share", "payload": map[string]any{"subject": bobID, "role": "editor"}})
 		both("promote")
+		for {
+			f := owner.expect("presence")
+			if strings.Contains(string(f.Payload), `"user":"`+bobID+`","role":"editor"`) {
+				break
+			}
+		}
 		edit(owner, om, map[string]any{"type": "insert_text", "clip_id": "c1", "pos": 0, "text": "hello"})
 		both("hello")
 		edit(bob, bm, map[string]any{"type": "insert_text", "clip_id": "c1", "pos": 5, "text": " world"})

@@ -88,14 +88,14 @@ def synth(path, seconds, bpm, seed):
 
 
 def timed(cmd):
-    """Runs cmd under GNU time; returns (stdout, wall seconds, peak RSS MiB)."""
+    """Runs cmd under GNU time: (stdout, stderr, wall s, user+sys s, peak RSS MiB)."""
     t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, capture_output=True, text=True)
+    p = subprocess.run(["/usr/bin/time", "-f", "TIME %U %S %M"] + cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         sys.exit(f"{cmd[0]} failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return p.stdout, p.stderr, wall, int(m.group(1)) / 1024 if m else float("nan")
+    u, s, m = re.findall(r"TIME ([\d.]+) ([\d.]+) (\d+)", p.stderr)[-1]
+    return p.stdout, p.stderr, wall, float(u) + float(s), int(m) / 1024
 
 
 def fmeasure(found, truth, tol):
@@ -133,31 +133,31 @@ def main():
     onsets, beats = synth(path, seconds, bpm, seed=7)
     print(f"input: {seconds:.0f} s stereo 44.1 kHz WAV, {bpm:g} BPM, {onsets.size} onsets, {beats.size} beats (truth)")
 
-    out, _, t_ours, rss_ours = timed([analyzer, path])
+    out, _, t_ours, c_ours, rss_ours = timed([analyzer, path])
     ours = json.loads(out)
-    _, _, t_ours2, _ = timed([analyzer, path])  # second run: warm caches for both sides
-    t_ours = min(t_ours, t_ours2)
+    _, _, t2, c2, _ = timed([analyzer, path])  # second run: warm caches, as the peers get
+    t_ours, c_ours = min(t_ours, t2), min(c_ours, c2)
 
-    out, _, t_tempo, rss_tempo = timed(["aubio", "tempo", "-i", path])
+    out, _, t_tempo, c_tempo, rss_tempo = timed(["aubio", "tempo", "-i", path])
     aubio_bpm = float(out.split()[0])  # "119.50 bpm"
-    out, _, t_beat, rss_beat = timed(["aubio", "beat", "-i", path])
+    out, _, t_beat, c_beat, rss_beat = timed(["aubio", "beat", "-i", path])
     aubio_beats = [float(x) for x in out.split()]
-    out, _, t_onset, rss_onset = timed(["aubio", "onset", "-i", path])
+    out, _, t_onset, c_onset, rss_onset = timed(["aubio", "onset", "-i", path])
     aubio_onsets = [float(x) for x in out.split()]
-    _, err, t_ebu, rss_ebu = timed(["ffmpeg", "-nostats", "-nostdin", "-i", path, "-filter:a", "ebur128", "-f", "null", "-"])
+    _, err, t_ebu, c_ebu, rss_ebu = timed(["ffmpeg", "-nostats", "-nostdin", "-i", path, "-filter:a", "ebur128", "-f", "null", "-"])
     ebu = float(re.findall(r"Summary:\s+Integrated loudness:\s+I:\s+(-?[0-9.]+) LUFS", err, re.S)[-1])
 
     rt = lambda t: seconds / t
     print()
-    print(f"{'':34}{'wall s':>8}{'x real time':>13}{'peak RSS MiB':>14}")
-    print(f"{'clipmesh whole analysis':34}{t_ours:8.2f}{rt(t_ours):13.0f}{rss_ours:14.1f}")
-    print(f"{'aubio tempo':34}{t_tempo:8.2f}{rt(t_tempo):13.0f}{rss_tempo:14.1f}")
-    print(f"{'aubio beat':34}{t_beat:8.2f}{rt(t_beat):13.0f}{rss_beat:14.1f}")
-    print(f"{'aubio onset':34}{t_onset:8.2f}{rt(t_onset):13.0f}{rss_onset:14.1f}")
-    print(f"{'aubio tempo + onset':34}{t_tempo + t_onset:8.2f}{rt(t_tempo + t_onset):13.0f}")
-    print(f"{'ffmpeg ebur128':34}{t_ebu:8.2f}{rt(t_ebu):13.0f}{rss_ebu:14.1f}")
-    print(f"ratio clipmesh / (aubio tempo + onset): {t_ours / (t_tempo + t_onset):.2f}  (< 1: clipmesh faster, while also doing loudness, spectrum, pitch and VAD)")
-    print(f"ratio clipmesh / ffmpeg ebur128:        {t_ours / t_ebu:.2f}")
+    print(f"{'':34}{'wall s':>8}{'cpu s':>8}{'x real time':>13}{'peak RSS MiB':>14}")
+    for name, w, c, r in (("clipmesh whole analysis", t_ours, c_ours, rss_ours), ("aubio tempo", t_tempo, c_tempo, rss_tempo),
+                          ("aubio beat", t_beat, c_beat, rss_beat), ("aubio onset", t_onset, c_onset, rss_onset),
+                          ("ffmpeg ebur128", t_ebu, c_ebu, rss_ebu)):
+        print(f"{name:34}{w:8.2f}{c:8.2f}{rt(w):13.0f}{r:14.1f}")
+    print(f"{'aubio tempo + onset':34}{t_tempo + t_onset:8.2f}{c_tempo + c_onset:8.2f}{rt(t_tempo + t_onset):13.0f}")
+    print(f"ratio clipmesh / (aubio tempo + onset): wall {t_ours / (t_tempo + t_onset):.2f}, cpu {c_ours / (c_tempo + c_onset):.2f}"
+          "  (< 1: clipmesh faster, while also doing loudness, spectrum, pitch and VAD)")
+    print(f"ratio clipmesh / ffmpeg ebur128:        wall {t_ours / t_ebu:.2f}, cpu {c_ours / c_ebu:.2f}")
 
     print()
     print(f"{'agreement with the truth':34}{'clipmesh':>12}{'aubio':>12}")

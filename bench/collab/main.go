@@ -48,7 +48,7 @@ func main() {
 	var (
 		clientsFlag = flag.String("clients", "10,100,1000", "comma-separated numbers of concurrent WebSocket clients")
 		edits       = flag.Int("edits", 200, "edits measured per client count")
-		interval    = flag.Duration("interval", 20*time.Millisecond, "time between two measured edits")
+		interval    = flag.Duration("interval", 50*time.Millisecond, "time between two measured edits")
 		seconds     = flag.Float64("seconds", 5, "length of the ops/s measurement")
 		writers     = flag.Int("writers", 8, "clients editing at once in the ops/s measurement")
 		dbURL       = flag.String("db", "", "database URL (postgres://…); empty: SQLite in a temporary directory")
@@ -78,7 +78,7 @@ func main() {
 	if err := run(counts, *edits, *interval, time.Duration(*seconds*float64(time.Second)), *writers, *dbURL); err != nil {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "collab bench:", err)
-		os.Exit(1) //nolint:gocritic // the profile is stopped above
+		os.Exit(1)
 	}
 }
 

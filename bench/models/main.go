@@ -227,6 +227,7 @@ func run(dir string, d time.Duration, rounds int, only string) error {
 	}
 	fmt.Printf("ONNX Runtime %s, %d CPUs, load average at start %s; best of %d interleaved rounds, %s per measurement\n\n",
 		ort.Version(), runtime.NumCPU(), loadavg(), rounds, d)
+	var ratios []string
 	fmt.Println("| model | item | intra-op threads | batch 1 latency | batch 1 items/s | CPU ms/item | batch N | batch N latency | batch N items/s | CPU ms/item | session RSS |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, sp := range specs {
@@ -281,9 +282,36 @@ func run(dir string, d time.Duration, rounds int, only string) error {
 			}
 			fmt.Printf("%s %s |\n", row, mem)
 		}
+		// CPU per item relative to batch 1 with 1 thread: the cost of a
+		// second thread, and what batching saves.
+		var base, two, batched time.Duration
+		for _, c := range cfgs {
+			switch {
+			case c.threads == 1 && c.batch == 1:
+				base = c.cpu
+			case c.threads == 2 && c.batch == 1:
+				two = c.cpu
+			case c.threads == 1:
+				batched = c.cpu / time.Duration(c.batch)
+			}
+		}
+		r := fmt.Sprintf("| %s | x%.2f |", sp.name, float64(two)/float64(base))
+		if batched > 0 {
+			r += fmt.Sprintf(" x%.2f (batch %d) |", float64(batched)/float64(base), sp.batch)
+		} else {
+			r += " - |"
+		}
+		ratios = append(ratios, r)
 		for _, c := range cfgs {
 			_ = c.m.s.Close()
 		}
+	}
+	fmt.Println("\nCPU time per item against batch 1 with 1 intra-op thread:")
+	fmt.Println()
+	fmt.Println("| model | 2 intra-op threads | batched |")
+	fmt.Println("|---|---|---|")
+	for _, r := range ratios {
+		fmt.Println(r)
 	}
 	if only != "" {
 		return nil

@@ -14,8 +14,7 @@ sclite=/usr/lib/sctk/bin/sclite
 for f in "$sclite" "$lib/transcription" /usr/bin/pocketsphinx_continuous; do
   [ -e "$f" ] || { echo "missing $f (make deps installs sctk, pocketsphinx, pocketsphinx-testdata)" >&2; exit 1; }
 done
-jfk=$(go run ./cmd/clipmesh models path jfk-sample 2>/dev/null || true)
-[ -f "$jfk" ] || jfk=$(ls "${CLIPMESH_MODELS_DIR:-$HOME/.cache/clipmesh/models}"/jfk-sample/jfk.wav)
+jfk=$(ls "${CLIPMESH_MODELS_DIR:-$HOME/.cache/clipmesh/models}"/jfk-sample/jfk.wav)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd services/transcribe && go build -o "$work/tf" ./cmd/transcribefile)
@@ -23,13 +22,13 @@ trap 'rm -rf "$work"' EXIT
 # References: "<s> words </s> (id)" → "id<TAB>words", plus JFK.
 {
   sed -E 's/<\/?s>//g; s/^ *(.*[^ ]) *\(([^()]+)\) *$/\2\t\1/' "$lib/transcription"
-  printf 'jfk\tAnd so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.\n'
+  printf 'jfk-1961\tAnd so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country.\n'
 } >"$work/ref.tsv"
 "$work/tf" -normalize <"$work/ref.tsv" >"$work/ref.trn"
 
 : >"$work/vad.trn"; : >"$work/energy.trn"; : >"$work/base.tsv"
 while IFS=$'\t' read -r id _; do
-  wav="$lib/$id.wav"; [ "$id" = jfk ] && wav=$jfk
+  wav="$lib/$id.wav"; [ "$id" = jfk-1961 ] && wav=$jfk
   "$work/tf" -trn "$id" "$wav" >>"$work/vad.trn" 2>/dev/null
   "$work/tf" -vad=false -trn "$id" "$wav" >>"$work/energy.trn" 2>/dev/null
   printf '%s\t%s\n' "$id" "$(pocketsphinx_continuous -infile "$wav" -logfn /dev/null | tr '\n' ' ')" >>"$work/base.tsv"

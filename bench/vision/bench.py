@@ -71,7 +71,8 @@ def main():
     for name, w, c, r in rows:
         print(f"{name:34}{w:8.2f}{c:8.2f}{seconds / w:13.1f}{w / w_floor:9.2f}{r:14.1f}")
     print(f"(whole analysis: {full['width']}x{full['height']} analysis frames, faces: {full['faces']}, "
-          f"{full['face_tracks']} face tracks, {full['thumbnails']} thumbnails)")
+          f"{full['face_tracks']} face tracks, {full['thumbnails']} thumbnails, {full['text_lines']} text lines; "
+          f"models run: {', '.join(k for k, v in full['models'].items() if v) or 'none'})")
 
     print()
     print(f"{'cut detection vs truth (±1 frame)':34}{'F1':>8}{'prec':>8}{'recall':>8}{'found':>8}")

@@ -30,6 +30,10 @@
 // sequence: a duplicate is dropped and a sequence past a gap makes it read
 // the missing operations from SQL first. A client that reconnects with its
 // last seen sequence is served the rest from SQL the same way.
+//
+// Presence (who is online, what they look at) is not in the log: it is
+// published on clipmesh.collab.v1.presence.<project id> and repeated every
+// few seconds, so every replica knows everyone online in every project.
 package collab
 
 import (

@@ -21,6 +21,7 @@ import (
 	"github.com/clipmesh/clipmesh/services/transcribe/internal/sphinx"
 	"github.com/clipmesh/clipmesh/services/transcribe/internal/store"
 	"github.com/clipmesh/clipmesh/services/transcribe/internal/vad"
+	"github.com/clipmesh/clipmesh/services/transcribe/internal/whisper"
 )
 
 // EnvMaxDuration is the environment variable that sets the longest audio
@@ -29,8 +30,22 @@ const EnvMaxDuration = "CLIPMESH_TRANSCRIBE_MAX_DURATION"
 
 // Service is the transcribe service.
 type Service struct {
-	srv *server.Server
-	eng *sphinx.Engine
+	srv     *server.Server
+	eng     *sphinx.Engine
+	whisper *whisper.Runtime
+}
+
+// loadWhisper starts ONNX Runtime from the models cache and loads the
+// export in wdir.
+func loadWhisper(modelsDir, wdir string) (*whisper.Runtime, error) {
+	lib, err := models.Path(modelsDir, vad.RuntimeName)
+	if err != nil {
+		return nil, err
+	}
+	if err := ort.Init(lib); err != nil {
+		return nil, err
+	}
+	return whisper.Load(wdir)
 }
 
 // New builds the service on env's infrastructure: videos are resolved
@@ -74,6 +89,20 @@ func New(ctx context.Context, env *app.Env) (*Service, error) {
 		srv.Engine = eng
 		srv.Forced = eng
 		srv.ForcedProducer = eng.Producer()
+	}
+	// A Whisper export, when named, replaces PocketSphinx as the
+	// recognizer (PocketSphinx still aligns English uploads). A folder that
+	// does not load is an error every call reports (FailedPrecondition
+	// naming the file), never a silent fall back to English-only.
+	if wdir := os.Getenv(whisper.EnvModelDir); wdir != "" {
+		rt, err := loadWhisper(dir, wdir)
+		if err != nil {
+			env.Logger.ErrorContext(ctx, "whisper model unusable", "dir", wdir, "err", err)
+			srv.Engine, srv.EngineErr = nil, err
+		} else {
+			s.whisper = rt
+			srv.Engine, srv.EngineErr = whisper.NewEngine(rt, whisper.Options{}), nil
+		}
 	}
 	if why := srv.VAD.Unavailable(); why != "" {
 		env.Logger.WarnContext(ctx, "silero vad unavailable: chunking at energy pauses", "why", why)

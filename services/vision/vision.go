@@ -17,6 +17,7 @@ import (
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/ort"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
+	"github.com/clipmesh/clipmesh/services/vision/internal/extras"
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
 	"github.com/clipmesh/clipmesh/services/vision/internal/server"
 )
@@ -60,10 +61,13 @@ func New(_ context.Context, env *app.Env) (*Service, error) {
 		eyes = nil
 	}
 	srv := &server.Server{
-		Eyes:    eyes,
-		Media:   &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: env.Blob},
-		Blob:    env.Blob,
-		Faces:   faces.NewEngine(dir, ort.Options{Logger: env.Logger}),
+		Eyes:   eyes,
+		Extras: extras.NewEngine(dir, ort.Options{IntraOpThreads: 1, InterOpThreads: 1, Logger: env.Logger}),
+		Media:  &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: env.Blob},
+		Blob:   env.Blob,
+		// One thread per session: detection runs at 2 fps beside ffmpeg and
+		// the other detectors, so a thread pool only adds contention.
+		Faces:   faces.NewEngine(dir, ort.Options{IntraOpThreads: 1, InterOpThreads: 1, Logger: env.Logger}),
 		Limits:  limits,
 		Version: app.Version,
 		Logger:  env.Logger,

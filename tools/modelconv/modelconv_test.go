@@ -47,6 +47,8 @@ func TestConvertedMatchesTFJS(t *testing.T) {
 		{"human-facemesh", []int64{2, 192, 192, 3}, 0, 1, []string{"Identity:0", "Identity_1:0", "Identity_2:0"}, 5e-3},
 		// Class scores and box-distance logits.
 		{"human-nanodet", []int64{1, 3, 416, 416}, -2, 2, []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0", "Identity_4:0", "Identity_5:0"}, 2e-3},
+		// Age distribution, gender, and the 1024-d face descriptor.
+		{"human-faceres", []int64{2, 224, 224, 3}, 0, 1, []string{"age_pred/Softmax:0", "gender_pred/Sigmoid:0", "global_pooling/Mean:0"}, 1e-4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.model, func(t *testing.T) {

@@ -7,8 +7,9 @@ converter (platform/models/tfjs) against the original's math.
 It interprets model.json node by node with TensorFlow's own semantics
 (NHWC, HWIO filters, SAME padding with the odd pixel at the end,
 half-pixel bilinear resize), written independently of the Go converter,
-and saves every output of the graph (the Identity nodes nothing reads) to
-OUT.npz under its tensor name ("Identity:0"). Needs only numpy (Debian's
+and saves every output of the graph (those of its signature, else the
+Identity nodes nothing reads) to OUT.npz under its tensor name
+("Identity:0"). Needs only numpy (Debian's
 python3-numpy under /usr/bin/python3).
 """
 import base64
@@ -170,6 +171,28 @@ def run(model, consts, feed):
             out = [y]
         elif op in ("MaxPool", "AvgPool"):
             out = [maxpool(x[0], ints(n, "ksize")[1:3], ints(n, "strides")[1:3], s(n, "padding"), op == "AvgPool")]
+        elif op in ("MatMul", "_FusedMatMul"):
+            a_, b_ = x[0], x[1]
+            if a.get("transpose_a", {}).get("b", False):
+                a_ = a_.T
+            if a.get("transpose_b", {}).get("b", False):
+                b_ = b_.T
+            y = a_ @ b_
+            fused = [base64.b64decode(v).decode() for v in a.get("fused_ops", {}).get("list", {}).get("s", [])]
+            for f in fused:
+                if f == "BiasAdd":
+                    y = y + x[2]
+                elif f == "Relu":
+                    y = np.maximum(y, 0)
+                elif f == "Sigmoid":
+                    y = 1 / (1 + np.exp(-y))
+                else:
+                    raise ValueError("fused op " + f)
+            out = [y]
+        elif op == "Minimum":
+            out = [np.minimum(x[0], x[1])]
+        elif op == "Maximum":
+            out = [np.maximum(x[0], x[1])]
         elif op in ("Add", "AddV2"):
             out = [x[0] + x[1]]
         elif op == "Mul":
@@ -216,9 +239,12 @@ def run(model, consts, feed):
         for k, v in enumerate(out):
             vals[(name, k)] = np.asarray(v)
 
-    used = {i.lstrip("^").partition(":")[0] for n in nodes.values() for i in n.get("input", [])}
-    outputs = [n["name"] for n in model["modelTopology"]["node"] if n["op"] == "Identity" and n["name"] not in used]
-    return {o + ":0": get(o).astype(np.float32) for o in outputs}
+    sig = model.get("signature") or (model.get("userDefinedMetadata") or {}).get("signature") or {}
+    outputs = [o["name"] if ":" in o["name"] else o["name"] + ":0" for o in sig.get("outputs", {}).values()]
+    if not outputs:
+        used = {i.lstrip("^").partition(":")[0] for n in nodes.values() for i in n.get("input", [])}
+        outputs = [n["name"] + ":0" for n in model["modelTopology"]["node"] if n["op"] == "Identity" and n["name"] not in used]
+    return {o: get(o).astype(np.float32) for o in outputs}
 
 
 def main():

@@ -15,7 +15,7 @@ import (
 // converted model (producer_version); change it whenever the bytes the
 // converter writes change, together with the converted sha256 values
 // pinned in the manifest.
-const Version = "1"
+const Version = "2"
 
 // Opset is the ONNX opset of the converted models (18: Resize takes the
 // axes it resizes, so a [height, width] size needs no shape inference).
@@ -25,8 +25,12 @@ const irVersion = 8 // the IR version that goes with opset 18
 
 // model is the part of a TF.js model.json the converter reads.
 type model struct {
-	Format        string `json:"format"`
-	GeneratedBy   string `json:"generatedBy"`
+	Format              string     `json:"format"`
+	GeneratedBy         string     `json:"generatedBy"`
+	Signature           *signature `json:"signature"`
+	UserDefinedMetadata struct {
+		Signature *signature `json:"signature"`
+	} `json:"userDefinedMetadata"`
 	ModelTopology struct {
 		Node []tfNode `json:"node"`
 	} `json:"modelTopology"`
@@ -34,6 +38,13 @@ type model struct {
 		Paths   []string     `json:"paths"`
 		Weights []weightSpec `json:"weights"`
 	} `json:"weightsManifest"`
+}
+
+// signature names the model's outputs (tensor names, "node:k" or "node").
+type signature struct {
+	Outputs map[string]struct {
+		Name string `json:"name"`
+	} `json:"outputs"`
 }
 
 type weightSpec struct {
@@ -132,7 +143,11 @@ func Convert(modelJSON []byte, read ShardReader) ([]byte, error) {
 		n := &m.ModelTopology.Node[i]
 		c.nodes[n.Name] = n
 	}
-	order, outputs, err := c.sort(m.ModelTopology.Node)
+	sig := m.Signature
+	if sig == nil {
+		sig = m.UserDefinedMetadata.Signature
+	}
+	order, outputs, err := c.sort(m.ModelTopology.Node, sig)
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +157,7 @@ func Convert(modelJSON []byte, read ShardReader) ([]byte, error) {
 		}
 	}
 	for _, o := range outputs {
-		c.g.outputs = append(c.g.outputs, valueInfo{name: o + ":0", dtype: dtFloat})
+		c.g.outputs = append(c.g.outputs, valueInfo{name: o, dtype: dtFloat})
 	}
 	doc := "Converted from a TensorFlow.js graph model"
 	if m.GeneratedBy != "" {
@@ -263,23 +278,32 @@ func ref(s string) string {
 func nodeOf(tensor string) string { return tensor[:strings.LastIndex(tensor, ":")] }
 
 // sort orders the nodes that the outputs depend on, inputs first, and
-// names the outputs: the Identity nodes nothing else reads, in file order.
-func (c *converter) sort(all []tfNode) ([]*tfNode, []string, error) {
-	used := map[string]bool{}
-	for _, n := range all {
-		for _, in := range n.Input {
-			used[nodeOf(ref(strings.TrimPrefix(in, "^")))] = true
-		}
-	}
+// names the outputs (tensor names, sorted): those of the model's
+// signature, else the Identity nodes nothing else reads.
+func (c *converter) sort(all []tfNode, sig *signature) ([]*tfNode, []string, error) {
 	var outputs []string
-	for _, n := range all {
-		if n.Op == "Identity" && !used[n.Name] {
-			outputs = append(outputs, n.Name)
+	if sig != nil {
+		for _, o := range sig.Outputs {
+			outputs = append(outputs, ref(o.Name))
 		}
 	}
 	if len(outputs) == 0 {
-		return nil, nil, errors.New("tfjs: the graph has no output (no unread Identity node)")
+		used := map[string]bool{}
+		for _, n := range all {
+			for _, in := range n.Input {
+				used[nodeOf(ref(strings.TrimPrefix(in, "^")))] = true
+			}
+		}
+		for _, n := range all {
+			if n.Op == "Identity" && !used[n.Name] {
+				outputs = append(outputs, n.Name+":0")
+			}
+		}
 	}
+	if len(outputs) == 0 {
+		return nil, nil, errors.New("tfjs: the graph has no output (no signature, no unread Identity node)")
+	}
+	slices.Sort(outputs)
 	var order []*tfNode
 	state := map[string]int{} // 1 visiting, 2 done
 	var visit func(name string) error
@@ -308,7 +332,7 @@ func (c *converter) sort(all []tfNode) ([]*tfNode, []string, error) {
 		return nil
 	}
 	for _, o := range outputs {
-		if err := visit(o); err != nil {
+		if err := visit(nodeOf(o)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -473,6 +497,8 @@ func (c *converter) convert(n *tfNode) error {
 		return nil
 	case "Conv2D", "_FusedConv2D", "DepthwiseConv2dNative", "FusedDepthwiseConv2dNative":
 		return c.conv(n, ins, out)
+	case "MatMul", "_FusedMatMul":
+		return c.matmul(n, ins, out)
 	case "MaxPool", "AvgPool":
 		k, err := n.spatial("ksize")
 		if err != nil {
@@ -711,23 +737,82 @@ func (c *converter) conv(n *tfNode, ins []string, out string) error {
 	}
 	pre := out + "/conv"
 	c.toNHWC(tmp, pre)
-	switch fused[0] {
+	return c.activation(fused[0], n, pre, out, ins)
+}
+
+// matmul converts MatMul and _FusedMatMul (BiasAdd, then an optional
+// activation) with a constant right-hand side.
+func (c *converter) matmul(n *tfNode, ins []string, out string) error {
+	b, err := c.constant(ins[1])
+	if err != nil || b.isInt() || len(b.dims) != 2 {
+		return fmt.Errorf("right-hand side must be a 2-d float constant (%v)", err)
+	}
+	k, m := b.dims[0], b.dims[1]
+	w := b.f
+	if n.boolean("transpose_b") {
+		k, m = m, k
+		w = make([]float32, len(b.f))
+		for i := range k {
+			for j := range m {
+				w[i*m+j] = b.f[j*k+i]
+			}
+		}
+	}
+	a := c.data(ins[0])
+	if n.boolean("transpose_a") {
+		t := out + "/a_t"
+		c.add("Transpose", []string{a}, []string{t}, aInts("perm", 1, 0))
+		a = t
+	}
+	fused := n.strs("fused_ops")
+	y := out
+	if len(fused) > 0 {
+		y = out + "/matmul"
+	}
+	c.add("MatMul", []string{a, c.init(floatTensor(ins[1]+"/kn", []int64{k, m}, w))}, []string{y})
+	if len(fused) == 0 {
+		return nil
+	}
+	if fused[0] != "BiasAdd" || len(fused) > 2 {
+		return fmt.Errorf("fused ops %v: only BiasAdd and one activation are supported", fused)
+	}
+	bias, err := c.constant(ins[2])
+	if err != nil || bias.isInt() {
+		return fmt.Errorf("bias must be a float constant (%v)", err)
+	}
+	z := out
+	if len(fused) == 2 {
+		z = out + "/bias"
+	}
+	c.add("Add", []string{y, c.init(floatTensor(ins[2], []int64{int64(len(bias.f))}, bias.f))}, []string{z})
+	if len(fused) == 2 {
+		return c.activation(fused[1], n, z, out, ins)
+	}
+	return nil
+}
+
+// activation applies a fused activation of n to in, writing out.
+func (c *converter) activation(op string, n *tfNode, in, out string, ins []string) error {
+	switch op {
 	case "Relu", "Sigmoid", "Tanh", "Elu":
-		c.add(fused[0], []string{pre}, []string{out})
+		c.add(op, []string{in}, []string{out})
 	case "Relu6":
 		lo := c.init(floatTensor("relu6/min", []int64{}, []float32{0}))
 		hi := c.init(floatTensor("relu6/max", []int64{}, []float32{6}))
-		c.add("Clip", []string{pre, lo, hi}, []string{out})
+		c.add("Clip", []string{in, lo, hi}, []string{out})
 	case "Prelu":
-		c.add("PRelu", []string{pre, c.data(ins[3])}, []string{out})
+		if len(ins) < 4 {
+			return errors.New("fused Prelu without its alpha input")
+		}
+		c.add("PRelu", []string{in, c.data(ins[3])}, []string{out})
 	case "LeakyRelu":
 		alpha := float32(0.2)
 		if a, ok := n.Attr["leakyrelu_alpha"]; ok && a.F != nil {
 			alpha = *a.F
 		}
-		c.add("LeakyRelu", []string{pre}, []string{out}, aFloat("alpha", alpha))
+		c.add("LeakyRelu", []string{in}, []string{out}, aFloat("alpha", alpha))
 	default:
-		return fmt.Errorf("fused activation %s", fused[0])
+		return fmt.Errorf("fused activation %s", op)
 	}
 	return nil
 }

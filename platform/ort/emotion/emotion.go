@@ -1,7 +1,3 @@
-// Package emotion runs the mini-Xception facial expression model (FER2013,
-// manifest entry "human-emotion", converted from TF.js to ONNX by
-// `clipmesh models fetch`): a face crop in, the probabilities of seven
-// expressions out.
 package emotion
 
 import (

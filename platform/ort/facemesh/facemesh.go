@@ -1,8 +1,3 @@
-// Package facemesh runs MediaPipe's face mesh (468 points) and iris models
-// (manifest entries "human-facemesh" and "human-iris", converted from TF.js
-// to ONNX by `clipmesh models fetch`) on a face found by a detector, and
-// turns the eye points into what editing needs: how open each eye is and
-// whether the person looks at the camera.
 package facemesh
 
 import (

@@ -101,3 +101,36 @@ func TestNoFaceHasLowPresence(t *testing.T) {
 		t.Errorf("presence %.2f on a cup of coffee", res.Presence)
 	}
 }
+
+// TestHeadTurnedAway: skimage's camera.png is a cameraman with his head
+// turned to his camera's viewfinder: a face, but no eye contact.
+func TestHeadTurnedAway(t *testing.T) {
+	orttest.Init(t)
+	fd, err := blazeface.New(orttest.Model(t, "blazeface-front"), ort.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	m, err := facemesh.New(orttest.Model(t, facemesh.MeshModelName), orttest.Model(t, facemesh.IrisModelName), ort.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	img := decode(t, "/usr/lib/python3/dist-packages/skimage/data/camera.png")
+	faces, err := fd.Detect(img)
+	if err != nil || len(faces) == 0 {
+		t.Fatalf("no face: %v", err)
+	}
+	f := faces[0]
+	res, err := m.Analyze(img, image.Rect(int(f.Box.Min.X), int(f.Box.Min.Y), int(f.Box.Max.X), int(f.Box.Max.Y)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("presence %.2f yaw %.2f contact %v right %+v left %+v", res.Presence, res.Yaw, res.EyeContact, res.Right, res.Left)
+	if res.Presence < 0.5 {
+		t.Errorf("presence %.2f on a face", res.Presence)
+	}
+	if res.EyeContact || res.Yaw < facemesh.MaxYaw {
+		t.Errorf("eye contact %v, yaw %.2f: want no contact and a head turned (yaw > %.2f)", res.EyeContact, res.Yaw, facemesh.MaxYaw)
+	}
+}

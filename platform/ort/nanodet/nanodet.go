@@ -1,7 +1,3 @@
-// Package nanodet runs the NanoDet-m object detector (COCO, 80 classes;
-// manifest entry "human-nanodet", converted from TF.js to ONNX by
-// `clipmesh models fetch`) on Go images: people and objects with boxes, so
-// reframing can follow a person when no face is visible.
 package nanodet
 
 import (

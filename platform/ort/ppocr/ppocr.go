@@ -1,11 +1,3 @@
-// Package ppocr reads on-screen text with PaddleOCR PP-OCRv4 (manifest
-// entries "ppocr-det", "ppocr-rec" and "ppocr-keys"): DB text detection,
-// its post-processing (threshold, connected regions, box score, unclip),
-// then CTC recognition of each line, batched.
-//
-// Boxes are axis-aligned: horizontal text (captions, titles, lower thirds)
-// is what a video frame carries; rotated text is read from its bounding
-// box, less well.
 package ppocr
 
 import (

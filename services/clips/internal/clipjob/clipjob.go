@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/clipmesh/clipmesh/services/clips/internal/captions"
 	"github.com/clipmesh/clipmesh/services/clips/internal/inputerr"
@@ -198,16 +197,4 @@ func writeFile(path string, write func(*os.File) error) error {
 		return fmt.Errorf("clipjob: write %s: %w", filepath.Base(path), err)
 	}
 	return f.Close()
-}
-
-// Name makes a file-name-safe stem of s (for downloads and edit lists).
-func Name(s string) string {
-	s = strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
-			return r
-		}
-		return '_'
-	}, s)
-	return strings.Trim(s, "_.")
 }

@@ -286,7 +286,7 @@ func (r *Renderer) handle(ctx context.Context, msg jetstream.Msg) {
 		_ = msg.Ack()
 	case err != nil:
 		log.WarnContext(mctx, "render failed", "err", err)
-		fail(failure(err, spec.SourceKey))
+		fail(failure(err))
 	default:
 		if _, err := r.update(mctx, ten, id, nil, func(c *clipsv1.Clip) {
 			c.State, c.Files, c.Reframe = clipsv1.ClipState_CLIP_STATE_SUCCEEDED, arts, reframe
@@ -301,12 +301,12 @@ func (r *Renderer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 }
 
-// failure is the stored reason of a failed render: ffmpeg's own error line
-// (with the working paths replaced by "input"), or the error.
-func failure(err error, src string) string {
+// failure is the stored reason of a failed render: ffmpeg's own error line,
+// or the error.
+func failure(err error) string {
 	var fe *render.FFmpegError
 	if errors.As(err, &fe) && fe.Line != "" {
-		return "ffmpeg: " + ffmpegx.Reason(fe.Line, src)
+		return "ffmpeg: " + fe.Line
 	}
 	return err.Error()
 }
@@ -334,6 +334,11 @@ func (r *Renderer) run(ctx context.Context, ten, id string, spec clipjob.Spec, c
 		})
 	}})
 	if err != nil {
+		var fe *render.FFmpegError
+		if errors.As(err, &fe) {
+			// The caller sees neither this host's paths nor the blob key.
+			fe.Line = strings.ReplaceAll(ffmpegx.Reason(fe.Line, src), dir+string(os.PathSeparator), "")
+		}
 		return nil, "", err
 	}
 	var arts []*commonv1.Artifact

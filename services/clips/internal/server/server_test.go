@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -56,11 +57,16 @@ const (
 
 func squareX(t float64) float64 { return squareFrom + squareSpeed*t }
 
-var fixturePath string
+var (
+	fixtureMu   sync.Mutex
+	fixturePath string
+)
 
 // fixture writes the end-to-end source once per test binary.
 func fixture(t *testing.T) string {
 	t.Helper()
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
 	if fixturePath != "" {
 		return fixturePath
 	}

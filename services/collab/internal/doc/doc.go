@@ -17,5 +17,12 @@
 // a client keeps at most one operation in flight, and bases its next one on
 // the log once it has seen the first come back sequenced.
 //
+// Besides clip edits the log holds comments (threads anchored to a clip
+// and a time), sharing (set_role, remove_member) and compound operations —
+// undo, redo and restore — which store the plain operations they applied,
+// computed on the head when they are sequenced (undo.go). Log keeps a
+// project's log in memory with copies of the document along it, so that
+// the document at any sequence is cheap.
+//
 // The package knows nothing of gRPC, NATS or SQL.
 package doc

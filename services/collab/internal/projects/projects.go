@@ -202,14 +202,14 @@ func (s *Store) get(ctx context.Context, q querier, c Caller, id string) (Projec
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Project{}, "", fmt.Errorf("projects: role in %s: %w", id, err)
 	}
-	return p, effectiveRole(c, Role(member)), nil
+	return p, EffectiveRole(c, Role(member)), nil
 }
 
-// effectiveRole is the caller's role in a project of its tenant: its member
-// role; else owner for the tenant's admins and viewer for everyone else of
-// the tenant (the tenant owns the project); capped at viewer for a
-// read-only key.
-func effectiveRole(c Caller, member Role) Role {
+// EffectiveRole is the caller's role in a project of its tenant: its member
+// role (empty: none); else owner for the tenant's admins and viewer for
+// everyone else of the tenant (the tenant owns the project); capped at
+// viewer for a read-only key.
+func EffectiveRole(c Caller, member Role) Role {
 	r := member
 	if c.Admin && r.rank() < RoleOwner.rank() {
 		r = RoleOwner

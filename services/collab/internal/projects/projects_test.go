@@ -163,3 +163,85 @@ func TestAppend(t *testing.T) {
 		}
 	})
 }
+
+func TestSharingCommentsHistory(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		s := &projects.Store{DB: db}
+		ctx := t.Context()
+		p, err := s.Create(ctx, alice, "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		carol := projects.Caller{Tenant: "acme", Subject: "carol"}
+		must := func(c projects.Caller, op doc.Op) projects.Operation {
+			t.Helper()
+			o, err := s.Append(ctx, c, p.ID, 0, op)
+			if err != nil {
+				t.Fatalf("Append(%s, %+v): %v", c.Subject, op, err)
+			}
+			return o
+		}
+		must(alice, doc.Op{Type: doc.TypeAddClip, ClipID: "c"})
+		must(alice, doc.Op{Type: doc.TypeSetRole, Subject: "bob", Role: "commenter"})
+		must(alice, doc.Op{Type: doc.TypeSetRole, Subject: "carol", Role: "owner"})
+		zero := int64(0)
+		must(bob, doc.Op{Type: doc.TypeAddComment, CommentID: "k", ClipID: "c", TimeMs: &zero, Text: "hm @alice"})
+		for _, tt := range []struct {
+			name string
+			c    projects.Caller
+			op   doc.Op
+			want error
+		}{
+			{"commenter edits the document", bob, doc.Op{Type: doc.TypeRemoveClip, ClipID: "c"}, projects.ErrPermission},
+			{"commenter shares", bob, doc.Op{Type: doc.TypeSetRole, Subject: "bob", Role: "owner"}, projects.ErrPermission},
+			{"someone else edits a comment", alice, doc.Op{Type: doc.TypeEditComment, CommentID: "k", Text: "x"}, projects.ErrPermission},
+			{"a viewer comments", projects.Caller{Tenant: "acme", Subject: "dan"}, doc.Op{Type: doc.TypeAddComment, ClipID: "c", TimeMs: &zero, Text: "x"}, projects.ErrPermission},
+			{"edit of an unknown comment", bob, doc.Op{Type: doc.TypeEditComment, CommentID: "nope", Text: "x"}, doc.ErrUnknownComment},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if _, err := s.Append(ctx, tt.c, p.ID, 0, tt.op); !errors.Is(err, tt.want) {
+					t.Errorf("Append = %v, want %v", err, tt.want)
+				}
+			})
+		}
+		// An owner may delete another's comment.
+		must(carol, doc.Op{Type: doc.TypeDeleteComment, CommentID: "k"})
+		// The last owner cannot step down; with another owner, they can.
+		must(alice, doc.Op{Type: doc.TypeSetRole, Subject: "carol", Role: "editor"})
+		if _, err := s.Append(ctx, alice, p.ID, 0, doc.Op{Type: doc.TypeSetRole, Subject: "alice", Role: "editor"}); !errors.Is(err, projects.ErrInvalidArgument) {
+			t.Errorf("last owner steps down = %v, want ErrInvalidArgument", err)
+		}
+		if _, role, _ := s.Get(ctx, carol, p.ID); role != projects.RoleEditor {
+			t.Errorf("carol's role = %s after set_role editor", role)
+		}
+		must(alice, doc.Op{Type: doc.TypeRemoveMember, Subject: "bob"})
+		if _, role, _ := s.Get(ctx, bob, p.ID); role != projects.RoleViewer {
+			t.Errorf("bob's role after remove_member = %s, want viewer", role)
+		}
+		// History: newest first, by author, by clip, paged.
+		all, err := s.History(ctx, p.ID, 0, 100, "", "")
+		if err != nil || len(all) != 7 || all[0].Seq != 7 || all[6].Seq != 1 {
+			t.Fatalf("History = %d ops, %v", len(all), err)
+		}
+		mine, err := s.History(ctx, p.ID, 0, 100, "bob", "")
+		if err != nil || len(mine) != 1 || mine[0].Op.Type != doc.TypeAddComment || mine[0].Op.Mentions[0] != "alice" {
+			t.Errorf("History(bob) = %+v, %v", mine, err)
+		}
+		clip, err := s.History(ctx, p.ID, 0, 100, "", "c")
+		if err != nil || len(clip) != 2 {
+			t.Errorf("History(clip c) = %d ops, %v; want the add_clip and the comment on it", len(clip), err)
+		}
+		page, err := s.History(ctx, p.ID, 5, 2, "", "")
+		if err != nil || len(page) != 2 || page[0].Seq != 4 || page[1].Seq != 3 {
+			t.Errorf("History(before 5, 2) = %+v, %v", page, err)
+		}
+		// The document at a version, from a store with no cache (another
+		// replica).
+		d, err := (&projects.Store{DB: db}).Document(ctx, p.ID, 4)
+		if err != nil || len(d.Comments()) != 1 || d.Members()["carol"] != "owner" {
+			t.Errorf("Document(4) = %+v, %v", d, err)
+		}
+	})
+}

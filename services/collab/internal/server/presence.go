@@ -192,7 +192,7 @@ func (s *Server) onPresence(p *collabv1.PresenceChanged) {
 	b, _ := json.Marshal(pl)
 	resp := &collabv1.SessionResponse{Kind: KindPresence, PayloadJson: string(b)}
 	for _, sess := range to {
-		sess.push(item{presence: resp, presProj: project})
+		sess.push(item{presResp: resp, presProj: project})
 	}
 }
 

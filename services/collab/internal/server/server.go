@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	collabv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/collab/v1"
 	"github.com/clipmesh/clipmesh/platform/auth"
+	"github.com/clipmesh/clipmesh/services/collab/internal/doc"
 	"github.com/clipmesh/clipmesh/services/collab/internal/projects"
 )
 
@@ -88,11 +90,39 @@ func (s *Server) publish(ctx context.Context, op *collabv1.Operation) {
 // deliver hands op to this replica's sessions of its project.
 func (s *Server) deliver(op *collabv1.Operation) {
 	resp := opResponse(op) // once, shared by every session
+	shared, sharing := sharingOf(op)
+	var moved []*collabv1.PresenceChanged
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for sess := range s.sessions[op.GetProjectId()] {
 		sess.pushOp(op, resp)
+		if sharing && sess.caller.Subject == shared.Subject && sess.presence != nil {
+			member := projects.Role(shared.Role) // "" after remove_member
+			role := string(projects.EffectiveRole(sess.caller, member))
+			if role != sess.presence.GetRole() {
+				p := proto.Clone(sess.presence).(*collabv1.PresenceChanged)
+				p.Role = role
+				sess.presence = p
+				moved = append(moved, p)
+			}
+		}
 	}
+	s.mu.Unlock()
+	for _, p := range moved { // a role change shows in presence at once
+		s.sendPresence(p)
+	}
+}
+
+// sharingOf returns the set_role or remove_member op in op, if it is one.
+func sharingOf(op *collabv1.Operation) (doc.Op, bool) {
+	pj := op.GetPayloadJson()
+	if !strings.Contains(pj, `"type":"`+doc.TypeSetRole+`"`) && !strings.Contains(pj, `"type":"`+doc.TypeRemoveMember+`"`) {
+		return doc.Op{}, false
+	}
+	o, err := doc.ParseOp([]byte(pj))
+	if err != nil || !o.IsSharing() {
+		return doc.Op{}, false
+	}
+	return o, true
 }
 
 func (s *Server) addSession(project string, sess *session) {
@@ -204,4 +234,68 @@ func (s *Server) ListProjects(ctx context.Context, _ *collabv1.ListProjectsReque
 		out.Projects = append(out.Projects, toProto(p))
 	}
 	return out, nil
+}
+
+// ListOperations lists a project's history, newest first.
+func (s *Server) ListOperations(ctx context.Context, req *collabv1.ListOperationsRequest) (*collabv1.ListOperationsResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validProjectID(req.GetProjectId()); err != nil {
+		return nil, err
+	}
+	size := int(req.GetPageSize())
+	if size == 0 {
+		size = defaultHistory
+	}
+	if size < 0 || size > maxHistory || req.GetBeforeSequence() < 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "page_size must be 1-%d and before_sequence >= 0", maxHistory)
+	}
+	if _, _, err := s.Projects.Get(ctx, c, req.GetProjectId()); err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	ops, err := s.Projects.History(ctx, req.GetProjectId(), req.GetBeforeSequence(), size, req.GetAuthor(), req.GetClipId())
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	out := &collabv1.ListOperationsResponse{}
+	for _, o := range ops {
+		out.Operations = append(out.Operations, operationProto(o))
+	}
+	if len(ops) == size {
+		out.NextBeforeSequence = ops[len(ops)-1].Seq
+	}
+	return out, nil
+}
+
+// GetDocument returns a project's document at a version.
+func (s *Server) GetDocument(ctx context.Context, req *collabv1.GetDocumentRequest) (*collabv1.GetDocumentResponse, error) {
+	c, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := validProjectID(req.GetProjectId()); err != nil {
+		return nil, err
+	}
+	p, _, err := s.Projects.Get(ctx, c, req.GetProjectId())
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	at := req.GetSequence()
+	if at == 0 {
+		at = p.LastSeq
+	}
+	if at < 0 || at > p.LastSeq {
+		return nil, status.Errorf(codes.InvalidArgument, "sequence %d is not one of the project's (it is at %d)", at, p.LastSeq)
+	}
+	d, err := s.Projects.Document(ctx, p.ID, at)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return nil, s.toStatus(ctx, err)
+	}
+	return &collabv1.GetDocumentResponse{Sequence: at, DocumentJson: string(b)}, nil
 }

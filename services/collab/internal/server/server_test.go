@@ -361,3 +361,97 @@ func TestSessionConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionFlood floods a gRPC session: actions over the rate are
+// refused one by one, then the stream ends with ResourceExhausted; another
+// session of the project is untouched.
+func TestSessionFlood(t *testing.T) {
+	t.Parallel()
+	m := newMesh(t, storetest.SQLite(t))
+	u := m.user(t, "acme", auth.RoleEditor)
+	id := m.project(t, u, nil)
+	other := openSession(t, m.B, u)
+	other.join(id, 0)
+	other.expect(server.KindJoined)
+	flood := openSession(t, m.A, u)
+	go func() {
+		for range 5000 {
+			if flood.stream.Send(&collabv1.SessionRequest{Action: "history"}) != nil {
+				return
+			}
+		}
+	}()
+	limited := 0
+	for r := range flood.in {
+		if r.GetKind() == server.KindError && strings.Contains(r.GetPayloadJson(), server.CodeRateLimited) {
+			limited++
+		}
+	}
+	_, err := flood.stream.Recv()
+	if status.Code(err) != codes.ResourceExhausted || limited == 0 {
+		t.Errorf("flood: %d rate_limited errors, stream ended with %v; want some, then ResourceExhausted", limited, err)
+	}
+	other.edit(0, map[string]any{"type": "add_clip", "clip_id": "c"})
+	if r := other.expect(server.KindOperation); r.GetSequence() != 1 {
+		t.Errorf("the other session after the flood: %v", r)
+	}
+}
+
+func TestHistoryRPCs(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		t.Parallel()
+		m := newMesh(t, db)
+		alice := m.user(t, "acme", auth.RoleEditor)
+		eve := m.user(t, "evil", auth.RoleAdmin)
+		id := m.project(t, alice, nil)
+		s := openSession(t, m.A, alice)
+		s.join(id, 0)
+		s.expect(server.KindJoined)
+		s.edit(0, map[string]any{"type": "add_clip", "clip_id": "c"})
+		for i := range 4 {
+			s.edit(int64(i+1), map[string]any{"type": "insert_text", "clip_id": "c", "pos": 0, "text": fmt.Sprint(i)})
+		}
+		for range 5 {
+			s.expect(server.KindOperation)
+		}
+		page, err := m.B.ListOperations(alice.Ctx, &collabv1.ListOperationsRequest{ProjectId: id, PageSize: 3})
+		if err != nil || len(page.GetOperations()) != 3 || page.GetOperations()[0].GetSequence() != 5 || page.GetNextBeforeSequence() != 3 {
+			t.Fatalf("ListOperations = %v, %v", page, err)
+		}
+		rest, err := m.B.ListOperations(alice.Ctx, &collabv1.ListOperationsRequest{ProjectId: id, BeforeSequence: 3})
+		if err != nil || len(rest.GetOperations()) != 2 || rest.GetNextBeforeSequence() != 0 || rest.GetOperations()[1].GetAuthor() != alice.Subject {
+			t.Fatalf("ListOperations(before 3) = %v, %v", rest, err)
+		}
+		d, err := m.B.GetDocument(alice.Ctx, &collabv1.GetDocumentRequest{ProjectId: id, Sequence: 3})
+		if err != nil || d.GetSequence() != 3 || !strings.Contains(d.GetDocumentJson(), `"caption":"10"`) {
+			t.Fatalf("GetDocument(3) = %v, %v", d, err)
+		}
+		head, err := m.A.GetDocument(alice.Ctx, &collabv1.GetDocumentRequest{ProjectId: id})
+		if err != nil || head.GetSequence() != 5 || !strings.Contains(head.GetDocumentJson(), `"caption":"3210"`) {
+			t.Fatalf("GetDocument() = %v, %v", head, err)
+		}
+		for _, tt := range []struct {
+			name string
+			err  error
+			want codes.Code
+		}{
+			{"other tenant's history", func() error {
+				_, err := m.A.ListOperations(eve.Ctx, &collabv1.ListOperationsRequest{ProjectId: id})
+				return err
+			}(), codes.NotFound},
+			{"page too big", func() error {
+				_, err := m.A.ListOperations(alice.Ctx, &collabv1.ListOperationsRequest{ProjectId: id, PageSize: 10000})
+				return err
+			}(), codes.InvalidArgument},
+			{"future version", func() error {
+				_, err := m.A.GetDocument(alice.Ctx, &collabv1.GetDocumentRequest{ProjectId: id, Sequence: 99})
+				return err
+			}(), codes.InvalidArgument},
+		} {
+			if got := status.Code(tt.err); got != tt.want {
+				t.Errorf("%s: %v, want %s", tt.name, tt.err, tt.want)
+			}
+		}
+	})
+}

@@ -110,6 +110,10 @@ type joinOptions struct {
 	// Snapshot asks for the document at the head instead of every
 	// operation after last_seen_sequence: a fast start for a new client.
 	Snapshot bool `json:"snapshot"`
+	// Presence asks for presence responses: everyone online at once, then
+	// every change. Without it the session gets none (its own presence is
+	// still published), so clients that only edit see only operations.
+	Presence bool `json:"presence"`
 }
 
 // Session is a live editing session. The client's actions are handled in
@@ -194,11 +198,12 @@ type item struct {
 	join     *joinedPayload
 	from     int64 // join: the client's last seen sequence
 	snapshot bool  // join: send the document at the head first
+	presence bool  // join: send presence responses
 	leave    bool
 	op       *collabv1.Operation
 	// presence is for the project named in it; dropped if the session has
 	// moved on.
-	presence *collabv1.SessionResponse
+	presResp *collabv1.SessionResponse
 	presProj string
 }
 
@@ -242,6 +247,7 @@ func (ss *session) close() {
 // or the stream ends.
 func (ss *session) sendLoop(ctx context.Context) error {
 	var lastSent int64
+	presenceOn := false
 	for {
 		ss.mu.Lock()
 		items, closing := ss.queue, ss.closing
@@ -261,15 +267,16 @@ func (ss *session) sendLoop(ctx context.Context) error {
 					err = ss.sendSnapshot(ctx, it.join.Sequence)
 					lastSent = it.join.Sequence
 				}
-				if err == nil {
+				presenceOn = it.presence
+				if err == nil && presenceOn {
 					err = ss.stream.Send(ss.srv.presenceList(it.join.ProjectID))
 				}
 				if err == nil {
 					lastSent, err = ss.fill(ctx, lastSent, -1)
 				}
-			case it.presence != nil:
-				if it.presProj == ss.joinedToSend {
-					err = ss.stream.Send(it.presence)
+			case it.presResp != nil:
+				if presenceOn && it.presProj == ss.joinedToSend {
+					err = ss.stream.Send(it.presResp)
 				}
 			case it.leave:
 				ss.joinedToSend = ""
@@ -430,7 +437,7 @@ func (ss *session) join(ctx context.Context, req *collabv1.SessionRequest) {
 	ss.project, ss.role = id, string(role)
 	ss.srv.addSession(id, ss)
 	ss.push(item{join: &joinedPayload{ProjectID: id, Role: string(role), Sequence: p.LastSeq, SessionID: ss.id, User: ss.caller.Subject},
-		from: from, snapshot: opts.Snapshot})
+		from: from, snapshot: opts.Snapshot, presence: opts.Presence})
 	ss.srv.joinPresence(ctx, ss)
 }
 

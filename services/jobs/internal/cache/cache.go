@@ -1,6 +1,6 @@
 // Package cache keeps finished analyses keyed by what determines them: the
-// video's content hash, the analysis options and the versions of the models
-// and code that produce them. Re-analysing the same bytes with the same
+// tenant, the video's content hash, the analysis options and the versions
+// of the models and code that produce them. Re-analysing the same bytes with the same
 // options then returns at once. Two backends: the SQL store (the default)
 // and Redis.
 package cache
@@ -52,15 +52,17 @@ func Versions(codeVersion string) (string, error) {
 	return strings.Join(parts, ";"), nil
 }
 
-// Key is the cache key of an analysis of the content with SHA-256
+// Key is the cache key of tenant's analysis of the content with SHA-256
 // contentSHA (hex) with opts, by the producers fingerprinted in versions.
-func Key(contentSHA string, opts *jobsv1.AnalyzeOptions, versions string) (string, error) {
+// Entries are per tenant: a result refers to artifacts (thumbnails, clips)
+// and records (the fusion) stored under the tenant that made it.
+func Key(tenant, contentSHA string, opts *jobsv1.AnalyzeOptions, versions string) (string, error) {
 	raw, err := proto.MarshalOptions{Deterministic: true}.Marshal(opts)
 	if err != nil {
 		return "", fmt.Errorf("cache: encode options: %w", err)
 	}
 	h := sha256.New()
-	for _, p := range [][]byte{[]byte(contentSHA), raw, []byte(versions)} {
+	for _, p := range [][]byte{[]byte(tenant), []byte(contentSHA), raw, []byte(versions)} {
 		// Length-prefixed, so no two different triples hash alike.
 		fmt.Fprintf(h, "%d:", len(p))
 		h.Write(p)

@@ -23,7 +23,7 @@ func TestKey(t *testing.T) {
 	}
 	opts := &jobsv1.AnalyzeOptions{Language: "auto", Clips: &clipsv1.ClipOptions{Count: 3, AspectRatios: []string{"9:16"}}}
 	key := func(sum string, o *jobsv1.AnalyzeOptions, ver string) string {
-		k, err := cache.Key(sum, o, ver)
+		k, err := cache.Key("acme", sum, o, ver)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -33,7 +33,12 @@ func TestKey(t *testing.T) {
 	if again := key("aa", &jobsv1.AnalyzeOptions{Language: "auto", Clips: &clipsv1.ClipOptions{Count: 3, AspectRatios: []string{"9:16"}}}, v); again != base {
 		t.Error("equal options give different keys")
 	}
+	otherTenant, err := cache.Key("other", "aa", opts, v)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for name, k := range map[string]string{
+		"tenant":   otherTenant,
 		"content":  key("ab", opts, v),
 		"options":  key("aa", &jobsv1.AnalyzeOptions{Language: "en", Clips: opts.Clips}, v),
 		"clips":    key("aa", &jobsv1.AnalyzeOptions{Language: "auto"}, v),

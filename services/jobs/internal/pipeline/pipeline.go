@@ -226,7 +226,7 @@ func (p *Pipeline) Run(ctx context.Context, tenant string, job *jobsv1.Job, repo
 
 	cacheKey := ""
 	if p.Cache != nil {
-		cacheKey, err = cache.Key(v.SHA256, job.GetOptions(), p.CacheVersions)
+		cacheKey, err = cache.Key(tenant, v.SHA256, job.GetOptions(), p.CacheVersions)
 		if err != nil {
 			return err
 		}

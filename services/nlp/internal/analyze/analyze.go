@@ -45,8 +45,9 @@ type Limits struct {
 	MaxLabelRunes int
 }
 
-// DefaultLimits: 2 MiB of text is about 40 hours of speech.
-var DefaultLimits = Limits{MaxTextBytes: 2 << 20, MaxSegments: 100_000, MaxLabels: 32, MaxLabelRunes: 200}
+// DefaultLimits: 1 MiB of text is about 20 hours of speech, and the REST
+// gateway's own body limit.
+var DefaultLimits = Limits{MaxTextBytes: 1 << 20, MaxSegments: 100_000, MaxLabels: 32, MaxLabelRunes: 200}
 
 // MaxKeywordsLimit is the most key phrases a caller may ask for.
 const MaxKeywordsLimit = 50
@@ -397,7 +398,9 @@ func (a *Analyzer) Analyze(ctx context.Context, req Request) (*Result, error) {
 			}
 		}
 		sr.Keywords, _ = keywords.Extract(s.Text, sr.Language, 5)
-		sr.Hook = keywords.HookScore(s.Text, sr.Language, math.Abs(st.Compound))
+		// The hook's emotion cue is the stronger of the sentiment's and the
+		// emotions' intensity: "I was terrified" is a hook whatever its polarity.
+		sr.Hook = keywords.HookScore(s.Text, sr.Language, max(math.Abs(st.Compound), sr.Emotions.Intensity))
 		res.Segments[i] = sr
 		return nil
 	})

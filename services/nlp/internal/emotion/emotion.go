@@ -146,9 +146,15 @@ const Name = "clipmesh emotion lexicon (seeds + WordNet 3.0 expansion)"
 var Languages = []string{"en", "es", "fr", "de", "pt", "it"}
 
 // Load parses the embedded lexicon.
-func Load() (*Lexicon, error) { return parse(lexiconTSV) }
+func Load() (*Lexicon, error) { return parse(lexiconTSV, nil) }
 
-func parse(tsv string) (*Lexicon, error) {
+// LoadSeeds parses the embedded lexicon's seed words only, without the
+// WordNet expansion: the evaluation measures what the expansion adds.
+func LoadSeeds() (*Lexicon, error) {
+	return parse(lexiconTSV, func(source string) bool { return source == "seed" })
+}
+
+func parse(tsv string, keep func(source string) bool) (*Lexicon, error) {
 	lx := &Lexicon{words: map[string]map[string][]sense{}, size: map[string]int{}}
 	sc := bufio.NewScanner(strings.NewReader(tsv))
 	for n := 1; sc.Scan(); n++ {
@@ -159,6 +165,9 @@ func parse(tsv string) (*Lexicon, error) {
 		f := strings.Split(line, "\t")
 		if len(f) != 5 {
 			return nil, fmt.Errorf("emotion lexicon line %d: want 5 fields", n)
+		}
+		if keep != nil && !keep(f[4]) {
+			continue
 		}
 		e, ok := Parse(f[2])
 		if !ok {

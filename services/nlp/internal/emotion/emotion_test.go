@@ -32,7 +32,7 @@ func TestLexicon(t *testing.T) {
 	if r := lx.Analyze("es", "tristes"); r.Dominant != Sadness {
 		t.Errorf("tristes: %v", r.Dominant)
 	}
-	if _, err := parse("en\tx\tnostalgia\t1\tseed\n"); err == nil {
+	if _, err := parse("en\tx\tnostalgia\t1\tseed\n", nil); err == nil {
 		t.Errorf("unknown emotion accepted")
 	}
 }

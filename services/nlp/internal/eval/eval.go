@@ -8,6 +8,10 @@
 // scores sentiment, emotions, taxonomy topics and zero-shot topics (the
 // taxonomy's names given as caller labels) on it.
 //
+// testdata/emotion_heldout.tsv: 28 English sentences that avoid every
+// emotion seed word, scored with the full emotion lexicon and with its
+// seeds alone, to measure the WordNet expansion.
+//
 // testdata/sentiment.tsv: 120 sentences (20 per language: en, es, fr, de,
 // pt, it) written for clipmesh, each with a gold sentiment label and the
 // case it exercises (plain, negation, contrast, intensifier, caps, emoji,

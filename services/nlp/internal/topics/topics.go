@@ -123,8 +123,47 @@ func (c *Classifier) ClassifyTerms(terms []string) []Score {
 	tf := map[string]float64{}
 	for _, t := range terms {
 		tf[t]++
+		if c.lang == "de" && c.idf[t] == 0 {
+			for _, p := range c.compoundParts(t) {
+				tf[p]++
+			}
+		}
 	}
 	return c.ClassifyWeighted(tf)
+}
+
+// compoundParts splits a German compound the profiles do not know into the
+// longest head and the longest modifier they do know, as stems
+// (Klaviermelodie → Melodie, Klavier; Morgenroutine → Routine; Serienfinale
+// → Serie), trying the linking s, n and en of the modifier. Each part is at
+// least 4 letters.
+func (c *Classifier) compoundParts(t string) []string {
+	r := []rune(t)
+	if len(r) < 8 {
+		return nil
+	}
+	var out []string
+	for i := 4; i <= len(r)-4; i++ { // longest head first
+		if h := string(r[i:]); c.idf[h] > 0 {
+			out = append(out, h)
+			break
+		}
+	}
+	for i := len(r) - 4; i >= 4; i-- { // longest modifier first
+		m := string(r[:i])
+		found := ""
+		for _, cand := range []string{m, strings.TrimSuffix(m, "s"), strings.TrimSuffix(m, "n"), strings.TrimSuffix(m, "en")} {
+			if len([]rune(cand)) >= 4 && c.idf[text.Stem("de", cand)] > 0 {
+				found = text.Stem("de", cand)
+				break
+			}
+		}
+		if found != "" {
+			out = append(out, found)
+			break
+		}
+	}
+	return out
 }
 
 // ClassifyWeighted is Classify over stemmed terms with their (possibly

@@ -22,6 +22,8 @@ func TestTaxonomy(t *testing.T) {
 		{"en", "The senator lost the election to the mayor.", "politics"}, // "senator" is a seed; "mayor" too
 		{"en", "An old oak grows near the volcano.", "nature"},            // only through WordNet hyponyms
 		{"es", "El equipo ganó el partido con un gol.", "sports"},
+		{"de", "Eine Klaviermelodie am Abend.", "music"},         // compound: head
+		{"de", "Die Serienfinale von gestern.", "entertainment"}, // compound: modifier
 		{"fr", "La recette demande du beurre et de la farine, puis le four.", "food"},
 		{"de", "Die Aktien an der Börse sind gefallen.", "business"},
 		{"pt", "O médico receitou um remédio para a dor.", "health"},

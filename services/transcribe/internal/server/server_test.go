@@ -31,6 +31,7 @@ import (
 	"github.com/clipmesh/clipmesh/services/transcribe/internal/store"
 	"github.com/clipmesh/clipmesh/services/transcribe/internal/vad"
 	"github.com/clipmesh/clipmesh/services/transcribe/internal/wer"
+	"github.com/clipmesh/clipmesh/services/transcribe/internal/whisper"
 )
 
 const jfkReference = "And so, my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
@@ -408,5 +409,23 @@ func TestUpload(t *testing.T) {
 		if status.Code(err) != tt.code {
 			t.Errorf("%s: %v, want %v", tt.name, err, tt.code)
 		}
+	}
+}
+
+// TestEngineUnavailable: a broken Whisper folder (or a missing
+// PocketSphinx model) makes Transcribe FailedPrecondition naming the file,
+// and readiness fail; nothing falls back silently.
+func TestEngineUnavailable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, false)
+	_, werr := whisper.Open(t.TempDir())
+	e.srv.Engine, e.srv.EngineErr = nil, werr
+	v := e.videos.Add(t, "vid_speech", fixtures.MustPath(t, fixtures.SpeechWAV))
+	_, _, err := transcribe(t.Context(), e.client, &transcribev1.TranscribeRequest{VideoId: v.GetId()})
+	if status.Code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), whisper.EncoderFile) {
+		t.Errorf("err %v, want FailedPrecondition naming %s", err, whisper.EncoderFile)
+	}
+	if err := e.srv.Ready(t.Context()); err == nil || !strings.Contains(err.Error(), whisper.EncoderFile) {
+		t.Errorf("ready: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/ort"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
+	"github.com/clipmesh/clipmesh/services/vision/internal/extras"
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
 	"github.com/clipmesh/clipmesh/services/vision/internal/frames"
 	"github.com/clipmesh/clipmesh/services/vision/internal/scenes"
@@ -97,8 +98,10 @@ func all(ctx context.Context, path string, width int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng := faces.NewEngine(dir, ort.Options{})
+	eng := faces.NewEngine(dir, ort.Options{IntraOpThreads: 1, InterOpThreads: 1})
 	defer eng.Close()
+	ex := extras.NewEngine(dir, ort.Options{IntraOpThreads: 1, InterOpThreads: 1})
+	defer ex.Close()
 	facesNote := "blazeface"
 	if det, err := eng.Detector(); err == nil {
 		opts.Faces = det
@@ -106,8 +109,20 @@ func all(ctx context.Context, path string, width int) (any, error) {
 			defer eyes.Close()
 			opts.Eyes = eyes
 		}
+		if m, err := ex.Emotion(); err == nil {
+			opts.Emotions = m
+		}
+		if m, err := ex.Mesh(); err == nil {
+			opts.Mesh = m
+		}
 	} else {
 		facesNote = "none: " + err.Error()
+	}
+	if m, err := ex.People(); err == nil {
+		opts.People = m
+	}
+	if m, err := ex.OCR(); err == nil {
+		opts.Text = m
 	}
 	r, err := analysis.Run(ctx, path, opts)
 	if err != nil {
@@ -116,6 +131,7 @@ func all(ctx context.Context, path string, width int) (any, error) {
 	return map[string]any{
 		"frames": r.Frames, "fps": r.FPS, "width": r.Width, "height": r.Height, "stopped": r.Stopped,
 		"boundaries": boundaries(r.Scenes.Transitions), "face_tracks": len(r.FaceTracks), "faces": facesNote,
-		"thumbnails": len(r.Thumbnails), "subject_points": len(r.Subject),
+		"thumbnails": len(r.Thumbnails), "subject_points": len(r.Subject), "text_lines": len(r.Text),
+		"models": map[string]bool{"emotion": opts.Emotions != nil, "mesh": opts.Mesh != nil, "people": opts.People != nil, "ocr": opts.Text != nil},
 	}, nil
 }

@@ -9,8 +9,13 @@ import (
 	"image/jpeg"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/clipmesh/clipmesh/platform/ort/blazeface"
+	"github.com/clipmesh/clipmesh/platform/ort/emotion"
+	"github.com/clipmesh/clipmesh/platform/ort/facemesh"
+	"github.com/clipmesh/clipmesh/platform/ort/nanodet"
+	"github.com/clipmesh/clipmesh/platform/ort/ppocr"
 	"github.com/clipmesh/clipmesh/services/vision/internal/cv"
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
 	"github.com/clipmesh/clipmesh/services/vision/internal/frames"
@@ -40,6 +45,44 @@ type EyeChecker interface {
 	Check(gray []byte, w, h int, f blazeface.Face) (faces.EyeCheck, error)
 }
 
+// EmotionClassifier scores facial expressions (emotion.Classifier).
+type EmotionClassifier interface {
+	Classify(img image.Image, faces []image.Rectangle) ([]emotion.Scores, error)
+}
+
+// FaceMesher measures eyes and gaze (facemesh.Mesher).
+type FaceMesher interface {
+	Analyze(img image.Image, box image.Rectangle) (facemesh.Result, error)
+}
+
+// PersonDetector finds objects, persons among them (nanodet.Detector).
+type PersonDetector interface {
+	Detect(img image.Image) ([]nanodet.Object, error)
+}
+
+// TextReader reads text in an image (ppocr.Reader).
+type TextReader interface {
+	Read(img image.Image) ([]ppocr.Line, error)
+}
+
+// TextLine is a line of on-screen text read on a scene's keyframe.
+type TextLine struct {
+	Scene int
+	Time  float64
+	Text  string
+	// X, Y, W, H is the box as fractions of the frame.
+	X, Y, W, H float64
+	Confidence float64
+}
+
+// MaxTextFrames bounds the keyframes read for text: each is one extra
+// seek-and-decode at up to TextWidth pixels.
+const MaxTextFrames = 60
+
+// TextWidth is the widest keyframe given to OCR: captions need more
+// pixels than the shared analysis decode has.
+const TextWidth = 1280
+
 // Options configures a run.
 type Options struct {
 	Decode frames.Options // FFmpeg, FFprobe binaries; size and rate are set here
@@ -54,6 +97,12 @@ type Options struct {
 	Faces FaceDetector
 	// Eyes, if set, checks the eyes of every face found.
 	Eyes EyeChecker
+	// Emotions, Mesh and People, if set, run on every face-sampled frame
+	// (per face for the first two); Text on each scene's keyframe.
+	Emotions EmotionClassifier
+	Mesh     FaceMesher
+	People   PersonDetector
+	Text     TextReader
 	// Thumbnails keeps candidate frames and picks one per scene.
 	Thumbnails bool
 	// Progress is called with frames done and the expected total (0 when
@@ -73,6 +122,8 @@ type Second struct {
 	Sharpness, Colorfulness, Contrast, Brightness float64
 	Faces                                         int
 	LargestFace                                   float64
+	// People is the largest number of persons in one sampled frame.
+	People int
 }
 
 // Thumbnail is a scene's best frame, JPEG-encoded at the analysis size.
@@ -102,6 +153,8 @@ type Result struct {
 	Seconds    []Second
 	Thumbnails []Thumbnail
 	FacesRun   bool
+	// Text is the on-screen text of the keyframes (with Options.Text).
+	Text []TextLine
 }
 
 type candidate struct {
@@ -161,7 +214,8 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 		t    float64
 		x, y float64
 	}
-	var faceCentres []faceAt
+	var faceCentres, personCentres []faceAt
+	var peopleSecs []int
 	cands := map[int]candidate{} // best per second
 	var rgba *image.RGBA
 	var gray []byte
@@ -171,7 +225,7 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 	}
 
 	faceSink := func(f *frames.Frame) error {
-		if f.Index%int64(faceStep) != 0 || (o.Faces == nil && !o.Thumbnails) {
+		if f.Index%int64(faceStep) != 0 || (o.Faces == nil && o.People == nil && !o.Thumbnails) {
 			return nil
 		}
 		if rgba == nil {
@@ -187,18 +241,11 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 			if found, err = o.Faces.Detect(rgba); err != nil {
 				return fmt.Errorf("face detection: %w", err)
 			}
-			var checks []faces.EyeCheck
-			if o.Eyes != nil && len(found) > 0 {
-				gray = f.Gray(gray)
-				for _, fc := range found {
-					c, err := o.Eyes.Check(gray, f.Width, f.Height, fc)
-					if err != nil {
-						return err
-					}
-					checks = append(checks, c)
-				}
+			extra, err := faceExtras(o, rgba, f, found, &gray)
+			if err != nil {
+				return err
 			}
-			ft.AddChecked(f.Index, f.Time, found, checks)
+			ft.AddChecked(f.Index, f.Time, found, extra)
 			sec := int(f.Time)
 			for len(faceSecs) <= sec {
 				faceSecs = append(faceSecs, faceSec{})
@@ -218,6 +265,34 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 			}
 			if len(found) > 0 {
 				faceCentres = append(faceCentres, faceAt{f.Time, clamp01(bx), clamp01(by)})
+			}
+		}
+		if o.People != nil {
+			objs, err := o.People.Detect(rgba)
+			if err != nil {
+				return fmt.Errorf("person detection: %w", err)
+			}
+			n, best := 0, -1.0
+			var px, py float64
+			for _, ob := range objs {
+				if ob.Class != nanodet.Person {
+					continue
+				}
+				n++
+				// Follow the largest person's head: the top fifth of the box.
+				if a := (ob.Box.X1 - ob.Box.X0) * (ob.Box.Y1 - ob.Box.Y0); a > best {
+					best = a
+					px = (ob.Box.X0 + ob.Box.X1) / 2 / float64(f.Width)
+					py = (ob.Box.Y0 + 0.2*(ob.Box.Y1-ob.Box.Y0)) / float64(f.Height)
+				}
+			}
+			sec := int(f.Time)
+			for len(peopleSecs) <= sec {
+				peopleSecs = append(peopleSecs, 0)
+			}
+			peopleSecs[sec] = max(peopleSecs[sec], n)
+			if n > 0 {
+				personCentres = append(personCentres, faceAt{f.Time, clamp01(px), clamp01(py)})
 			}
 		}
 		if o.Thumbnails {
@@ -280,11 +355,20 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 		res.FaceTracks = ft.Finish(starts)
 	}
 
-	// Subject: the main face where one was seen nearby, else the tracker's point.
+	// Subject: the main face where one was seen nearby, else the main
+	// person's head, else the tracker's point.
+	near := func(cs []faceAt, t float64) (faceAt, bool) {
+		k := sort.Search(len(cs), func(i int) bool { return cs[i].t >= t-0.5/o.FaceFPS })
+		if k < len(cs) && math.Abs(cs[k].t-t) <= 0.5/o.FaceFPS+1e-9 {
+			return cs[k], true
+		}
+		return faceAt{}, false
+	}
 	for _, p := range st.Points() {
-		k := sort.Search(len(faceCentres), func(i int) bool { return faceCentres[i].t >= p.Time-0.5/o.FaceFPS })
-		if k < len(faceCentres) && math.Abs(faceCentres[k].t-p.Time) <= 0.5/o.FaceFPS+1e-9 {
-			p.X, p.Y = faceCentres[k].x, faceCentres[k].y
+		if c, ok := near(faceCentres, p.Time); ok {
+			p.X, p.Y = c.x, c.y
+		} else if c, ok := near(personCentres, p.Time); ok {
+			p.X, p.Y = c.x, c.y
 		}
 		res.Subject = append(res.Subject, p)
 	}
@@ -302,13 +386,100 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 		if s < len(faceSecs) {
 			sec.Faces, sec.LargestFace = faceSecs[s].n, faceSecs[s].largest
 		}
+		if s < len(peopleSecs) {
+			sec.People = peopleSecs[s]
+		}
 		res.Seconds = append(res.Seconds, sec)
 	}
 
 	if o.Thumbnails {
 		res.Thumbnails = pickThumbnails(res.Scenes.Scenes, cands)
 	}
+	if o.Text != nil {
+		if res.Text, err = readText(ctx, path, o, info, fps, res.Scenes.Scenes); err != nil {
+			return nil, err
+		}
+	}
 	return res, nil
+}
+
+// faceExtras runs the eye cascade, the expression model and the face mesh
+// on the faces found in frame f (rgba is f as an image).
+func faceExtras(o Options, rgba *image.RGBA, f *frames.Frame, found []blazeface.Face, gray *[]byte) ([]faces.Extra, error) {
+	if len(found) == 0 || (o.Eyes == nil && o.Emotions == nil && o.Mesh == nil) {
+		return nil, nil
+	}
+	extra := make([]faces.Extra, len(found))
+	rects := make([]image.Rectangle, len(found))
+	for i, fc := range found {
+		rects[i] = image.Rect(int(fc.Box.Min.X), int(fc.Box.Min.Y), int(math.Ceil(fc.Box.Max.X)), int(math.Ceil(fc.Box.Max.Y))).Intersect(rgba.Rect)
+	}
+	if o.Eyes != nil {
+		*gray = f.Gray(*gray)
+		for i, fc := range found {
+			c, err := o.Eyes.Check(*gray, f.Width, f.Height, fc)
+			if err != nil {
+				return nil, err
+			}
+			extra[i].Eyes = c
+		}
+	}
+	if o.Emotions != nil {
+		scores, err := o.Emotions.Classify(rgba, rects)
+		if err != nil {
+			return nil, fmt.Errorf("facial expression: %w", err)
+		}
+		for i := range min(len(scores), len(extra)) {
+			extra[i].Emotion, extra[i].HasEmotion = scores[i], true
+		}
+	}
+	if o.Mesh != nil {
+		for i, r := range rects {
+			if r.Empty() {
+				continue
+			}
+			m, err := o.Mesh.Analyze(rgba, r)
+			if err != nil {
+				return nil, fmt.Errorf("face mesh: %w", err)
+			}
+			extra[i].Openness = (m.Right.Openness + m.Left.Openness) / 2
+			extra[i].EyeContact, extra[i].HasMesh = m.EyeContact, true
+		}
+	}
+	return extra, nil
+}
+
+// readText reads the text on each scene's keyframe (at most MaxTextFrames
+// scenes, evenly spread), decoded again at up to TextWidth pixels.
+func readText(ctx context.Context, path string, o Options, info frames.Info, fps float64, ss []scenes.Scene) ([]TextLine, error) {
+	stride := max(1, (len(ss)+MaxTextFrames-1)/MaxTextFrames)
+	var out []TextLine
+	dopts := o.Decode
+	dopts.Probed = &info
+	for i := 0; i < len(ss); i += stride {
+		t := float64(ss[i].Keyframe) / fps
+		fr, err := frames.Still(ctx, path, t, TextWidth, dopts)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue // a keyframe past a break in the file: no text from it
+		}
+		lines, err := o.Text.Read(fr.RGBA())
+		if err != nil {
+			return nil, fmt.Errorf("text recognition: %w", err)
+		}
+		for _, l := range lines {
+			if strings.TrimSpace(l.Text) == "" {
+				continue
+			}
+			b := l.Box
+			out = append(out, TextLine{Scene: i, Time: t, Text: l.Text, Confidence: float64(l.Confidence),
+				X: float64(b.Min.X) / float64(fr.Width), Y: float64(b.Min.Y) / float64(fr.Height),
+				W: float64(b.Dx()) / float64(fr.Width), H: float64(b.Dy()) / float64(fr.Height)})
+		}
+	}
+	return out, nil
 }
 
 // pickThumbnails chooses, per scene, the best candidate inside it, or the

@@ -13,9 +13,28 @@ type Detection struct {
 	Index int64
 	Time  float64
 	Face  blazeface.Face
+	// Extra is what the other models said about this face.
+	Extra
+}
+
+// Extra is what the models beyond the detector said about one detection;
+// the zero value is "not checked".
+type Extra struct {
 	// Eyes is the eye cascade's verdict (EyesUnchecked without one).
 	Eyes EyeCheck
+	// Emotion holds the expression probabilities when HasEmotion.
+	Emotion    [7]float32
+	HasEmotion bool
+	// Openness is the mean lid gap over eye width of both eyes and
+	// EyeContact whether the person looks at the camera, when HasMesh.
+	Openness   float64
+	EyeContact bool
+	HasMesh    bool
 }
+
+// EyesOpenThreshold is the openness (lid gap over eye width) above which
+// eyes count as open: about 0.25-0.35 open, under 0.1 closed.
+const EyesOpenThreshold = 0.15
 
 // Track is a face followed across sampled frames within one scene.
 type Track struct {
@@ -31,6 +50,16 @@ type Track struct {
 	// eye cascade (EyesChecked of them) where it confirmed both eyes.
 	EyesConfirmedFraction float64
 	EyesChecked           int
+	// Emotion is the mean expression probability over the detections
+	// with one (EmotionSamples of them).
+	Emotion        [7]float32
+	EmotionSamples int
+	// EyesOpenFraction and EyeContactFraction are shares of the
+	// MeshSamples detections the face mesh analysed.
+	EyesOpenFraction, EyeContactFraction float64
+	MeshSamples                          int
+	// Samples are the detections themselves, in time order.
+	Samples               []Detection
 	CenterX, CenterY      float64
 	FirstIndex, LastIndex int64
 }
@@ -76,14 +105,14 @@ func (t *Tracker) Add(idx int64, tm float64, faces []blazeface.Face) {
 	t.AddChecked(idx, tm, faces, nil)
 }
 
-// AddChecked is Add with the eye cascade's verdict per face (eyes[i] for
-// faces[i]; nil or short: unchecked).
-func (t *Tracker) AddChecked(idx int64, tm float64, faces []blazeface.Face, eyes []EyeCheck) {
-	eyeOf := func(i int) EyeCheck {
-		if i < len(eyes) {
-			return eyes[i]
+// AddChecked is Add with what the other models said about each face
+// (extra[i] for faces[i]; nil or short: not checked).
+func (t *Tracker) AddChecked(idx int64, tm float64, faces []blazeface.Face, extra []Extra) {
+	eyeOf := func(i int) Extra {
+		if i < len(extra) {
+			return extra[i]
 		}
-		return EyesUnchecked
+		return Extra{}
 	}
 	alive := t.open[:0]
 	for _, r := range t.open {
@@ -111,7 +140,7 @@ func (t *Tracker) AddChecked(idx int64, tm float64, faces []blazeface.Face, eyes
 			continue
 		}
 		usedR[p.r], usedF[p.f] = true, true
-		d := Detection{Index: idx, Time: tm, Face: faces[p.f], Eyes: eyeOf(p.f)}
+		d := Detection{Index: idx, Time: tm, Face: faces[p.f], Extra: eyeOf(p.f)}
 		r := t.open[p.r]
 		r.last, r.dets = d, append(r.dets, d)
 	}
@@ -119,7 +148,7 @@ func (t *Tracker) AddChecked(idx int64, tm float64, faces []blazeface.Face, eyes
 		if usedF[fi] {
 			continue
 		}
-		d := Detection{Index: idx, Time: tm, Face: f, Eyes: eyeOf(fi)}
+		d := Detection{Index: idx, Time: tm, Face: f, Extra: eyeOf(fi)}
 		r := &raw{id: t.next, last: d, dets: []Detection{d}}
 		t.next++
 		t.open = append(t.open, r)
@@ -187,6 +216,21 @@ func (t *Tracker) summary(ds []Detection, scene int) Track {
 		case EyesNotFound:
 			tr.EyesChecked++
 		}
+		if d.HasEmotion {
+			tr.EmotionSamples++
+			for k, p := range d.Emotion {
+				tr.Emotion[k] += p
+			}
+		}
+		if d.HasMesh {
+			tr.MeshSamples++
+			if d.Openness >= EyesOpenThreshold {
+				tr.EyesOpenFraction++
+			}
+			if d.EyeContact {
+				tr.EyeContactFraction++
+			}
+		}
 	}
 	n := float64(len(ds))
 	tr.MeanSizeFraction /= n
@@ -197,6 +241,16 @@ func (t *Tracker) summary(ds []Detection, scene int) Track {
 	if tr.EyesChecked > 0 {
 		tr.EyesConfirmedFraction /= float64(tr.EyesChecked)
 	}
+	if tr.EmotionSamples > 0 {
+		for k := range tr.Emotion {
+			tr.Emotion[k] /= float32(tr.EmotionSamples)
+		}
+	}
+	if tr.MeshSamples > 0 {
+		tr.EyesOpenFraction /= float64(tr.MeshSamples)
+		tr.EyeContactFraction /= float64(tr.MeshSamples)
+	}
+	tr.Samples = ds
 	return tr
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"os/exec"
@@ -307,4 +308,53 @@ func outSize(nw, nh, w, h int) (int, int) {
 		h = int(math.Round(float64(w)*float64(nh)/float64(nw)/2)) * 2
 	}
 	return max(w, 2), max(h, 2)
+}
+
+// Still decodes the single frame at t seconds of path's first video stream
+// as RGB24, scaled down (never up) to at most maxWidth pixels wide (0: the
+// native width). It seeks instead of decoding from the start, for the few
+// frames that need more pixels than the shared low-resolution decode (text
+// on keyframes).
+func Still(ctx context.Context, path string, t float64, maxWidth int, opts Options) (*Frame, error) {
+	info := opts.Probed
+	if info == nil {
+		i, err := Probe(ctx, path, opts)
+		if err != nil {
+			return nil, err
+		}
+		info = &i
+	}
+	w, h := info.Width, info.Height
+	if maxWidth > 0 && w > maxWidth {
+		w, h = outSize(info.Width, info.Height, maxWidth, 0)
+	}
+	if w <= 0 || h <= 0 {
+		return nil, fmt.Errorf("%w: video stream without a size", ErrInvalid)
+	}
+	cmd := exec.CommandContext(ctx, opts.bin(opts.FFmpeg, "ffmpeg"), "-nostdin", "-v", "error",
+		"-ss", strconv.FormatFloat(max(0, t), 'f', 3, 64), "-i", path, "-map", "0:v:0", "-an", "-sn",
+		"-frames:v", "1", "-vf", fmt.Sprintf("scale=%d:%d:flags=area", w, h),
+		"-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1")
+	stderr := &ffmpegx.TailBuffer{}
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("%w: frame at %.3f s: %s", ErrInvalid, t, ffmpegx.Reason(stderr.String(), path))
+	}
+	if len(out) != w*h*3 {
+		return nil, fmt.Errorf("%w: no frame at %.3f s", ErrInvalid, t)
+	}
+	return &Frame{Time: t, Width: w, Height: h, Format: RGB24, Pix: out}, nil
+}
+
+// RGBA returns the frame as an image (RGB24 frames only).
+func (f *Frame) RGBA() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, f.Width, f.Height))
+	for i, j := 0, 0; i+2 < len(f.Pix) && j+3 < len(img.Pix); i, j = i+3, j+4 {
+		img.Pix[j], img.Pix[j+1], img.Pix[j+2], img.Pix[j+3] = f.Pix[i], f.Pix[i+1], f.Pix[i+2], 255
+	}
+	return img
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/clipmesh/clipmesh/platform/ffmpegx"
 	"github.com/clipmesh/clipmesh/platform/models"
 	"github.com/clipmesh/clipmesh/platform/ort"
+	"github.com/clipmesh/clipmesh/platform/ort/emotion"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
 	"github.com/clipmesh/clipmesh/services/vision/internal/cv"
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
@@ -80,6 +81,7 @@ func (s *Server) result(ctx context.Context, r *analysis.Result, faceErr error) 
 		}
 		res.Producers = append(res.Producers, eyes)
 	}
+	res.Producers = append(res.Producers, s.extraProducers(ctx, faceErr)...)
 	if r.FPS > 0 {
 		res.Decode.Seconds = float64(r.Frames) / r.FPS
 	}
@@ -103,19 +105,47 @@ func (s *Server) result(ctx context.Context, r *analysis.Result, faceErr error) 
 	for _, sec := range r.Seconds {
 		res.Seconds = append(res.Seconds, &visionv1.SecondStats{Second: int32(sec.Second), MotionEnergy: sec.MotionEnergy,
 			Sharpness: sec.Sharpness, Colorfulness: sec.Colorfulness, Contrast: sec.Contrast, Brightness: sec.Brightness,
-			Faces: int32(sec.Faces), LargestFaceFraction: sec.LargestFace})
+			Faces: int32(sec.Faces), LargestFaceFraction: sec.LargestFace, People: int32(sec.People)})
 	}
 	q := r.Quality.Summary
 	res.Quality = &visionv1.QualitySummary{Mean: metrics(q.Mean), Min: metrics(q.Min), Max: metrics(q.Max), Frames: int32(q.Frames)}
 	for _, t := range r.FaceTracks {
-		res.FaceTracks = append(res.FaceTracks, &visionv1.FaceTrack{TrackId: int32(t.ID), SceneIndex: int32(t.Scene),
-			Range: &commonv1.TimeRange{StartSeconds: t.Start, EndSeconds: t.End}, MeanSizeFraction: t.MeanSizeFraction,
-			ScreenTimeSeconds: t.ScreenTime, Score: t.Score, Detections: int32(t.Detections),
-			EyesVisibleFraction: t.EyesVisibleFraction, CenterX: t.CenterX, CenterY: t.CenterY,
-			EyesConfirmedFraction: t.EyesConfirmedFraction, EyesChecked: int32(t.EyesChecked)})
+		res.FaceTracks = append(res.FaceTracks, faceTrack(t, float64(r.Width), float64(r.Height)))
+	}
+	for _, l := range r.Text {
+		res.Text = append(res.Text, &visionv1.OnScreenText{SceneIndex: int32(l.Scene), Seconds: l.Time, Text: l.Text,
+			X: l.X, Y: l.Y, Width: l.W, Height: l.H, Confidence: l.Confidence})
 	}
 	for _, p := range r.Subject {
 		res.SubjectPoints = append(res.SubjectPoints, &visionv1.SubjectPoint{Seconds: p.Time, X: p.X, Y: p.Y})
 	}
 	return res
+}
+
+func faceTrack(t faces.Track, w, h float64) *visionv1.FaceTrack {
+	ft := &visionv1.FaceTrack{TrackId: int32(t.ID), SceneIndex: int32(t.Scene),
+		Range: &commonv1.TimeRange{StartSeconds: t.Start, EndSeconds: t.End}, MeanSizeFraction: t.MeanSizeFraction,
+		ScreenTimeSeconds: t.ScreenTime, Score: t.Score, Detections: int32(t.Detections),
+		EyesVisibleFraction: t.EyesVisibleFraction, CenterX: t.CenterX, CenterY: t.CenterY,
+		EyesConfirmedFraction: t.EyesConfirmedFraction, EyesChecked: int32(t.EyesChecked),
+		EyesOpenFraction: t.EyesOpenFraction, EyeContactFraction: t.EyeContactFraction, MeshSamples: int32(t.MeshSamples)}
+	if t.EmotionSamples > 0 {
+		top, _ := emotion.Scores(t.Emotion).Top()
+		ft.Emotion = emotion.Labels[top]
+		for k, p := range t.Emotion {
+			ft.Emotions = append(ft.Emotions, &visionv1.EmotionScore{Label: emotion.Labels[k], Probability: float64(p)})
+		}
+	}
+	for _, d := range t.Samples {
+		b := d.Face.Box
+		s := &visionv1.FaceSample{Seconds: d.Time, X: b.Min.X / max(1, w), Y: b.Min.Y / max(1, h),
+			Width: (b.Max.X - b.Min.X) / max(1, w), Height: (b.Max.Y - b.Min.Y) / max(1, h),
+			EyesOpenness: d.Openness, EyeContact: d.EyeContact, EyesConfirmed: d.Eyes == faces.EyesConfirmed}
+		if d.HasEmotion {
+			top, p := emotion.Scores(d.Emotion).Top()
+			s.Emotion, s.EmotionProbability = emotion.Labels[top], float64(p)
+		}
+		ft.Samples = append(ft.Samples, s)
+	}
+	return ft
 }

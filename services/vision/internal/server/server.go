@@ -21,6 +21,7 @@ import (
 	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/platform/natsx"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
+	"github.com/clipmesh/clipmesh/services/vision/internal/extras"
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
 	"github.com/clipmesh/clipmesh/services/vision/internal/frames"
 	"github.com/clipmesh/clipmesh/services/vision/internal/scenes"
@@ -50,6 +51,9 @@ type Server struct {
 	Faces *faces.Engine
 	// Eyes confirms faces' eyes; nil skips the check (said in the result).
 	Eyes *faces.EyeConfirmer
+	// Extras loads the expression, face mesh, person and text models; nil
+	// runs without them (said in the result).
+	Extras *extras.Engine
 	// Limits refuse absurd videos.
 	Limits analysis.Limits
 	// Decode configures ffmpeg and ffprobe (zero: from PATH).
@@ -102,6 +106,7 @@ func (s *Server) analyze(ctx context.Context, req *visionv1.AnalyzeVideoRequest,
 
 	opts := analysis.Options{Decode: s.Decode, Limits: s.Limits, Thumbnails: req.GetIncludeThumbnails()}
 	det, faceErr := s.Faces.Detector()
+	s.useExtras(ctx, &opts, faceErr == nil)
 	if faceErr == nil {
 		opts.Faces = det
 		if s.Eyes != nil {

@@ -38,6 +38,7 @@ import (
 	"github.com/clipmesh/clipmesh/platform/ort"
 	"github.com/clipmesh/clipmesh/platform/ort/orttest"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
+	"github.com/clipmesh/clipmesh/services/vision/internal/extras"
 	"github.com/clipmesh/clipmesh/services/vision/internal/faces"
 )
 
@@ -80,6 +81,8 @@ func newTestClient(t *testing.T, files map[string]string, limits analysis.Limits
 	}
 	engine := faces.NewEngine(dir, ort.Options{IntraOpThreads: 1})
 	t.Cleanup(func() { _ = engine.Close() })
+	extraEngine := extras.NewEngine(dir, ort.Options{IntraOpThreads: 1})
+	t.Cleanup(func() { _ = extraEngine.Close() })
 	eyes, err := faces.NewEyeConfirmer("")
 	if err != nil {
 		t.Fatal(err)
@@ -87,9 +90,10 @@ func newTestClient(t *testing.T, files map[string]string, limits analysis.Limits
 	t.Cleanup(func() { _ = eyes.Close() })
 	cc := mediasrctest.Serve(t, fake, func(g grpc.ServiceRegistrar, cc *grpc.ClientConn) {
 		srv := &Server{
-			Eyes:  eyes,
-			Media: &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: bucket, TmpDir: t.TempDir()},
-			Blob:  bucket, NC: conn.NC, Faces: engine, Limits: limits, Version: "test", Logger: slog.New(slog.DiscardHandler),
+			Eyes:   eyes,
+			Extras: extraEngine,
+			Media:  &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: bucket, TmpDir: t.TempDir()},
+			Blob:   bucket, NC: conn.NC, Faces: engine, Limits: limits, Version: "test", Logger: slog.New(slog.DiscardHandler),
 		}
 		if err := srv.Ready(t.Context()); err != nil {
 			t.Fatalf("ready: %v", err)
@@ -220,7 +224,7 @@ func TestAnalyzeVideo(t *testing.T) {
 		for _, p := range r.GetProducers() {
 			engines = append(engines, p.GetEngine())
 		}
-		if strings.Join(engines, ",") != "ffmpeg,opencv,clipmesh-vision,blazeface,onnxruntime,opencv" || r.GetProducer().GetFallback() {
+		if strings.Join(engines, ",") != "ffmpeg,opencv,clipmesh-vision,blazeface,onnxruntime,opencv,mini-xception,mediapipe-facemesh,nanodet,pp-ocrv4" || r.GetProducer().GetFallback() {
 			t.Errorf("producers %v, overall %v", r.GetProducers(), r.GetProducer())
 		}
 		// Thumbnails: one per scene, inside it, stored in the bucket.
@@ -497,4 +501,125 @@ func TestBadVideo(t *testing.T) {
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "the limit is 5 s") {
 		t.Errorf("12 s raw stream with no declared duration under a 5 s limit: %v", err)
 	}
+}
+
+// astronaut is Debian python3-skimage's portrait of Eileen Collins:
+// a real, smiling face looking at the camera.
+const astronaut = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png"
+
+// TestModels runs the expression, face mesh, person and text models
+// through the service: the smiling astronaut is happy with open eyes
+// looking at the camera; in a photo whose face is covered the person
+// detector still finds the man and the subject point follows him; a
+// caption that ffmpeg draws is read back.
+func TestModels(t *testing.T) {
+	t.Parallel()
+	orttest.Init(t)
+	for _, m := range []string{"human-emotion", "human-facemesh", "human-iris", "human-nanodet", "ppocr-det", "ppocr-rec", "ppocr-keys"} {
+		orttest.Model(t, m)
+	}
+	if _, err := os.Stat(astronaut); err != nil {
+		t.Fatalf("%v (install python3-skimage)", err)
+	}
+	const font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+	if _, err := os.Stat(font); err != nil {
+		t.Fatalf("%v (install fonts-dejavu-core)", err)
+	}
+	dir := t.TempDir()
+	render := func(name string, args ...string) string {
+		out := filepath.Join(dir, name)
+		full := append([]string{"-nostdin", "-v", "error"}, args...)
+		full = append(full, "-t", "3", "-r", "25", "-c:v", "libx264", "-pix_fmt", "yuv420p", out)
+		if b, err := exec.CommandContext(t.Context(), "ffmpeg", full...).CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg %v: %v\n%s", args, err, b)
+		}
+		return out
+	}
+	// The astronaut at 640x360: her face in the left half (so a subject
+	// point at the frame's centre would be wrong).
+	place := "scale=360:360,pad=640:360:40:0"
+	files := map[string]string{
+		"astronaut": render("astronaut.mp4", "-loop", "1", "-i", astronaut, "-vf", place),
+		// scikit-image's cameraman (a man behind a tripod camera, in
+		// profile) with his face painted over: no face, still a person.
+		"faceless": render("faceless.mp4", "-loop", "1", "-i", "/usr/lib/python3/dist-packages/skimage/data/camera.png",
+			"-vf", "drawbox=x=180:y=70:w=100:h=110:color=0xd0a080:t=fill,"+place),
+		"caption": render("caption.mp4", "-f", "lavfi", "-i", "color=c=0x202830:s=1280x720",
+			"-vf", "drawtext=fontfile="+font+":text='BREAKING NEWS 2026':fontsize=72:fontcolor=white:x=(w-text_w)/2:y=h-160"),
+	}
+	env := newTestClient(t, files, analysis.Limits{MaxSeconds: 600})
+	run := func(t *testing.T, id string) *visionv1.VisionResult {
+		t.Helper()
+		_, r, err := runAnalyze(t.Context(), env.client, &visionv1.AnalyzeVideoRequest{VideoId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range r.GetProducers() {
+			if p.GetFallback() {
+				t.Errorf("producer %v did not run", p)
+			}
+		}
+		return r
+	}
+
+	t.Run("astronaut", func(t *testing.T) {
+		r := run(t, "astronaut")
+		tr := r.GetFaceTracks()
+		if len(tr) != 1 {
+			t.Fatalf("%d face tracks %v, want 1", len(tr), tr)
+		}
+		f := tr[0]
+		t.Logf("emotion %s %v; eyes open %.2f, contact %.2f (%d mesh samples), confirmed %.2f", f.GetEmotion(), f.GetEmotions(),
+			f.GetEyesOpenFraction(), f.GetEyeContactFraction(), f.GetMeshSamples(), f.GetEyesConfirmedFraction())
+		if f.GetEmotion() != "happy" || len(f.GetEmotions()) != 7 {
+			t.Errorf("emotion %q %v, want happy", f.GetEmotion(), f.GetEmotions())
+		}
+		if f.GetMeshSamples() < 5 || f.GetEyesOpenFraction() < 0.8 || f.GetEyeContactFraction() < 0.8 {
+			t.Errorf("eyes open %.2f, eye contact %.2f over %d samples; want open eyes looking at the camera",
+				f.GetEyesOpenFraction(), f.GetEyeContactFraction(), f.GetMeshSamples())
+		}
+		if len(f.GetSamples()) != int(f.GetDetections()) || f.GetSamples()[0].GetEmotion() != "happy" || f.GetSamples()[0].GetEyesOpenness() < 0.15 {
+			t.Errorf("samples %v", f.GetSamples())
+		}
+		if s := r.GetSeconds(); len(s) == 0 || s[0].GetPeople() < 1 {
+			t.Errorf("no person counted: %v", s)
+		}
+	})
+
+	t.Run("person without a face", func(t *testing.T) {
+		r := run(t, "faceless")
+		if len(r.GetFaceTracks()) != 0 {
+			t.Fatalf("face tracks %v in a video whose only face is painted over", r.GetFaceTracks())
+		}
+		if s := r.GetSeconds(); len(s) == 0 || s[0].GetPeople() < 1 {
+			t.Fatalf("no person: %v", s)
+		}
+		// His head is at x ≈ (40 + 230·360/512) / 640 ≈ 0.32 of the frame.
+		pts := r.GetSubjectPoints()
+		if len(pts) == 0 {
+			t.Fatal("no subject points")
+		}
+		for _, p := range pts {
+			if p.GetX() < 0.15 || p.GetX() > 0.5 || p.GetY() > 0.5 {
+				t.Errorf("subject point %v does not follow the man (head near x 0.32, upper half)", p)
+				break
+			}
+		}
+	})
+
+	t.Run("caption", func(t *testing.T) {
+		r := run(t, "caption")
+		var texts []string
+		for _, l := range r.GetText() {
+			texts = append(texts, l.GetText())
+		}
+		t.Logf("text %v", r.GetText())
+		if len(texts) != 1 || !strings.EqualFold(strings.Join(strings.Fields(texts[0]), " "), "BREAKING NEWS 2026") {
+			t.Fatalf("read %q, want BREAKING NEWS 2026", texts)
+		}
+		l := r.GetText()[0]
+		if l.GetY() < 0.6 || l.GetX() < 0.1 || l.GetX()+l.GetWidth() > 0.9 || l.GetConfidence() < 0.8 {
+			t.Errorf("line %v: want it centred in the lower part, confidently read", l)
+		}
+	})
 }

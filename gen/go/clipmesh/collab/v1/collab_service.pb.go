@@ -501,11 +501,261 @@ func (x *ListProjectsResponse) GetProjects() []*Project {
 	return nil
 }
 
+// ListOperationsRequest pages through a project's history.
+type ListOperationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ProjectId of the project.
+	ProjectId string `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// BeforeSequence lists operations before this sequence; 0 from the
+	// newest.
+	BeforeSequence int64 `protobuf:"varint,2,opt,name=before_sequence,json=beforeSequence,proto3" json:"before_sequence,omitempty"`
+	// PageSize is how many to return: 1-500, 0 means 50.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Author keeps only this principal's operations.
+	Author string `protobuf:"bytes,4,opt,name=author,proto3" json:"author,omitempty"`
+	// ClipId keeps only the operations about this clip.
+	ClipId        string `protobuf:"bytes,5,opt,name=clip_id,json=clipId,proto3" json:"clip_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOperationsRequest) Reset() {
+	*x = ListOperationsRequest{}
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOperationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOperationsRequest) ProtoMessage() {}
+
+func (x *ListOperationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOperationsRequest.ProtoReflect.Descriptor instead.
+func (*ListOperationsRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_collab_v1_collab_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListOperationsRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *ListOperationsRequest) GetBeforeSequence() int64 {
+	if x != nil {
+		return x.BeforeSequence
+	}
+	return 0
+}
+
+func (x *ListOperationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOperationsRequest) GetAuthor() string {
+	if x != nil {
+		return x.Author
+	}
+	return ""
+}
+
+func (x *ListOperationsRequest) GetClipId() string {
+	if x != nil {
+		return x.ClipId
+	}
+	return ""
+}
+
+// ListOperationsResponse is one page of history.
+type ListOperationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Operations, newest first.
+	Operations []*Operation `protobuf:"bytes,1,rep,name=operations,proto3" json:"operations,omitempty"`
+	// NextBeforeSequence is the before_sequence of the next page; 0 when this
+	// page is the last.
+	NextBeforeSequence int64 `protobuf:"varint,2,opt,name=next_before_sequence,json=nextBeforeSequence,proto3" json:"next_before_sequence,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListOperationsResponse) Reset() {
+	*x = ListOperationsResponse{}
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOperationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOperationsResponse) ProtoMessage() {}
+
+func (x *ListOperationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOperationsResponse.ProtoReflect.Descriptor instead.
+func (*ListOperationsResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_collab_v1_collab_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListOperationsResponse) GetOperations() []*Operation {
+	if x != nil {
+		return x.Operations
+	}
+	return nil
+}
+
+func (x *ListOperationsResponse) GetNextBeforeSequence() int64 {
+	if x != nil {
+		return x.NextBeforeSequence
+	}
+	return 0
+}
+
+// GetDocumentRequest names a project and a version.
+type GetDocumentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ProjectId of the project.
+	ProjectId string `protobuf:"bytes,1,opt,name=project_id,json=projectId,proto3" json:"project_id,omitempty"`
+	// Sequence is the version; 0 means the newest.
+	Sequence      int64 `protobuf:"varint,2,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocumentRequest) Reset() {
+	*x = GetDocumentRequest{}
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocumentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocumentRequest) ProtoMessage() {}
+
+func (x *GetDocumentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocumentRequest.ProtoReflect.Descriptor instead.
+func (*GetDocumentRequest) Descriptor() ([]byte, []int) {
+	return file_clipmesh_collab_v1_collab_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *GetDocumentRequest) GetProjectId() string {
+	if x != nil {
+		return x.ProjectId
+	}
+	return ""
+}
+
+func (x *GetDocumentRequest) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+// GetDocumentResponse is a project's document at a version.
+type GetDocumentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequence is the version returned.
+	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// DocumentJson is the document:
+	// {"sequence","clips":[…],"comments":[…],"members":{subject: role}}.
+	DocumentJson  string `protobuf:"bytes,2,opt,name=document_json,json=documentJson,proto3" json:"document_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDocumentResponse) Reset() {
+	*x = GetDocumentResponse{}
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDocumentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDocumentResponse) ProtoMessage() {}
+
+func (x *GetDocumentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_collab_v1_collab_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDocumentResponse.ProtoReflect.Descriptor instead.
+func (*GetDocumentResponse) Descriptor() ([]byte, []int) {
+	return file_clipmesh_collab_v1_collab_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetDocumentResponse) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *GetDocumentResponse) GetDocumentJson() string {
+	if x != nil {
+		return x.DocumentJson
+	}
+	return ""
+}
+
 var File_clipmesh_collab_v1_collab_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_collab_v1_collab_service_proto_rawDesc = "" +
 	"\n" +
-	"'clipmesh/collab/v1/collab_service.proto\x12\x12clipmesh.collab.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x01\n" +
+	"'clipmesh/collab/v1/collab_service.proto\x12\x12clipmesh.collab.v1\x1a\x1fclipmesh/collab/v1/events.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x01\n" +
 	"\x0eSessionRequest\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x1d\n" +
 	"\n" +
@@ -533,13 +783,34 @@ const file_clipmesh_collab_v1_collab_service_proto_rawDesc = "" +
 	"\aproject\x18\x01 \x01(\v2\x1b.clipmesh.collab.v1.ProjectR\aproject\"\x15\n" +
 	"\x13ListProjectsRequest\"O\n" +
 	"\x14ListProjectsResponse\x127\n" +
-	"\bprojects\x18\x01 \x03(\v2\x1b.clipmesh.collab.v1.ProjectR\bprojects2\xdf\x03\n" +
+	"\bprojects\x18\x01 \x03(\v2\x1b.clipmesh.collab.v1.ProjectR\bprojects\"\xad\x01\n" +
+	"\x15ListOperationsRequest\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tR\tprojectId\x12'\n" +
+	"\x0fbefore_sequence\x18\x02 \x01(\x03R\x0ebeforeSequence\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x16\n" +
+	"\x06author\x18\x04 \x01(\tR\x06author\x12\x17\n" +
+	"\aclip_id\x18\x05 \x01(\tR\x06clipId\"\x89\x01\n" +
+	"\x16ListOperationsResponse\x12=\n" +
+	"\n" +
+	"operations\x18\x01 \x03(\v2\x1d.clipmesh.collab.v1.OperationR\n" +
+	"operations\x120\n" +
+	"\x14next_before_sequence\x18\x02 \x01(\x03R\x12nextBeforeSequence\"O\n" +
+	"\x12GetDocumentRequest\x12\x1d\n" +
+	"\n" +
+	"project_id\x18\x01 \x01(\tR\tprojectId\x12\x1a\n" +
+	"\bsequence\x18\x02 \x01(\x03R\bsequence\"V\n" +
+	"\x13GetDocumentResponse\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12#\n" +
+	"\rdocument_json\x18\x02 \x01(\tR\fdocumentJson2\x84\x06\n" +
 	"\rCollabService\x12V\n" +
 	"\aSession\x12\".clipmesh.collab.v1.SessionRequest\x1a#.clipmesh.collab.v1.SessionResponse(\x010\x01\x12}\n" +
 	"\rCreateProject\x12(.clipmesh.collab.v1.CreateProjectRequest\x1a).clipmesh.collab.v1.CreateProjectResponse\"\x17\x82\xd3\xe4\x93\x02\x11:\x01*\"\f/v1/projects\x12~\n" +
 	"\n" +
 	"GetProject\x12%.clipmesh.collab.v1.GetProjectRequest\x1a&.clipmesh.collab.v1.GetProjectResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/projects/{project_id}\x12w\n" +
-	"\fListProjects\x12'.clipmesh.collab.v1.ListProjectsRequest\x1a(.clipmesh.collab.v1.ListProjectsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/projectsB\xd7\x01\n" +
+	"\fListProjects\x12'.clipmesh.collab.v1.ListProjectsRequest\x1a(.clipmesh.collab.v1.ListProjectsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/projects\x12\x95\x01\n" +
+	"\x0eListOperations\x12).clipmesh.collab.v1.ListOperationsRequest\x1a*.clipmesh.collab.v1.ListOperationsResponse\",\x82\xd3\xe4\x93\x02&\x12$/v1/projects/{project_id}/operations\x12\x8a\x01\n" +
+	"\vGetDocument\x12&.clipmesh.collab.v1.GetDocumentRequest\x1a'.clipmesh.collab.v1.GetDocumentResponse\"*\x82\xd3\xe4\x93\x02$\x12\"/v1/projects/{project_id}/documentB\xd7\x01\n" +
 	"\x16com.clipmesh.collab.v1B\x12CollabServiceProtoP\x01Z?github.com/clipmesh/clipmesh/gen/go/clipmesh/collab/v1;collabv1\xa2\x02\x03CCX\xaa\x02\x12Clipmesh.Collab.V1\xca\x02\x12Clipmesh\\Collab\\V1\xe2\x02\x1eClipmesh\\Collab\\V1\\GPBMetadata\xea\x02\x14Clipmesh::Collab::V1b\x06proto3"
 
 var (
@@ -554,37 +825,47 @@ func file_clipmesh_collab_v1_collab_service_proto_rawDescGZIP() []byte {
 	return file_clipmesh_collab_v1_collab_service_proto_rawDescData
 }
 
-var file_clipmesh_collab_v1_collab_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_clipmesh_collab_v1_collab_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_clipmesh_collab_v1_collab_service_proto_goTypes = []any{
-	(*SessionRequest)(nil),        // 0: clipmesh.collab.v1.SessionRequest
-	(*SessionResponse)(nil),       // 1: clipmesh.collab.v1.SessionResponse
-	(*Project)(nil),               // 2: clipmesh.collab.v1.Project
-	(*CreateProjectRequest)(nil),  // 3: clipmesh.collab.v1.CreateProjectRequest
-	(*CreateProjectResponse)(nil), // 4: clipmesh.collab.v1.CreateProjectResponse
-	(*GetProjectRequest)(nil),     // 5: clipmesh.collab.v1.GetProjectRequest
-	(*GetProjectResponse)(nil),    // 6: clipmesh.collab.v1.GetProjectResponse
-	(*ListProjectsRequest)(nil),   // 7: clipmesh.collab.v1.ListProjectsRequest
-	(*ListProjectsResponse)(nil),  // 8: clipmesh.collab.v1.ListProjectsResponse
-	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
+	(*SessionRequest)(nil),         // 0: clipmesh.collab.v1.SessionRequest
+	(*SessionResponse)(nil),        // 1: clipmesh.collab.v1.SessionResponse
+	(*Project)(nil),                // 2: clipmesh.collab.v1.Project
+	(*CreateProjectRequest)(nil),   // 3: clipmesh.collab.v1.CreateProjectRequest
+	(*CreateProjectResponse)(nil),  // 4: clipmesh.collab.v1.CreateProjectResponse
+	(*GetProjectRequest)(nil),      // 5: clipmesh.collab.v1.GetProjectRequest
+	(*GetProjectResponse)(nil),     // 6: clipmesh.collab.v1.GetProjectResponse
+	(*ListProjectsRequest)(nil),    // 7: clipmesh.collab.v1.ListProjectsRequest
+	(*ListProjectsResponse)(nil),   // 8: clipmesh.collab.v1.ListProjectsResponse
+	(*ListOperationsRequest)(nil),  // 9: clipmesh.collab.v1.ListOperationsRequest
+	(*ListOperationsResponse)(nil), // 10: clipmesh.collab.v1.ListOperationsResponse
+	(*GetDocumentRequest)(nil),     // 11: clipmesh.collab.v1.GetDocumentRequest
+	(*GetDocumentResponse)(nil),    // 12: clipmesh.collab.v1.GetDocumentResponse
+	(*timestamppb.Timestamp)(nil),  // 13: google.protobuf.Timestamp
+	(*Operation)(nil),              // 14: clipmesh.collab.v1.Operation
 }
 var file_clipmesh_collab_v1_collab_service_proto_depIdxs = []int32{
-	9, // 0: clipmesh.collab.v1.Project.create_time:type_name -> google.protobuf.Timestamp
-	2, // 1: clipmesh.collab.v1.CreateProjectResponse.project:type_name -> clipmesh.collab.v1.Project
-	2, // 2: clipmesh.collab.v1.GetProjectResponse.project:type_name -> clipmesh.collab.v1.Project
-	2, // 3: clipmesh.collab.v1.ListProjectsResponse.projects:type_name -> clipmesh.collab.v1.Project
-	0, // 4: clipmesh.collab.v1.CollabService.Session:input_type -> clipmesh.collab.v1.SessionRequest
-	3, // 5: clipmesh.collab.v1.CollabService.CreateProject:input_type -> clipmesh.collab.v1.CreateProjectRequest
-	5, // 6: clipmesh.collab.v1.CollabService.GetProject:input_type -> clipmesh.collab.v1.GetProjectRequest
-	7, // 7: clipmesh.collab.v1.CollabService.ListProjects:input_type -> clipmesh.collab.v1.ListProjectsRequest
-	1, // 8: clipmesh.collab.v1.CollabService.Session:output_type -> clipmesh.collab.v1.SessionResponse
-	4, // 9: clipmesh.collab.v1.CollabService.CreateProject:output_type -> clipmesh.collab.v1.CreateProjectResponse
-	6, // 10: clipmesh.collab.v1.CollabService.GetProject:output_type -> clipmesh.collab.v1.GetProjectResponse
-	8, // 11: clipmesh.collab.v1.CollabService.ListProjects:output_type -> clipmesh.collab.v1.ListProjectsResponse
-	8, // [8:12] is the sub-list for method output_type
-	4, // [4:8] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	13, // 0: clipmesh.collab.v1.Project.create_time:type_name -> google.protobuf.Timestamp
+	2,  // 1: clipmesh.collab.v1.CreateProjectResponse.project:type_name -> clipmesh.collab.v1.Project
+	2,  // 2: clipmesh.collab.v1.GetProjectResponse.project:type_name -> clipmesh.collab.v1.Project
+	2,  // 3: clipmesh.collab.v1.ListProjectsResponse.projects:type_name -> clipmesh.collab.v1.Project
+	14, // 4: clipmesh.collab.v1.ListOperationsResponse.operations:type_name -> clipmesh.collab.v1.Operation
+	0,  // 5: clipmesh.collab.v1.CollabService.Session:input_type -> clipmesh.collab.v1.SessionRequest
+	3,  // 6: clipmesh.collab.v1.CollabService.CreateProject:input_type -> clipmesh.collab.v1.CreateProjectRequest
+	5,  // 7: clipmesh.collab.v1.CollabService.GetProject:input_type -> clipmesh.collab.v1.GetProjectRequest
+	7,  // 8: clipmesh.collab.v1.CollabService.ListProjects:input_type -> clipmesh.collab.v1.ListProjectsRequest
+	9,  // 9: clipmesh.collab.v1.CollabService.ListOperations:input_type -> clipmesh.collab.v1.ListOperationsRequest
+	11, // 10: clipmesh.collab.v1.CollabService.GetDocument:input_type -> clipmesh.collab.v1.GetDocumentRequest
+	1,  // 11: clipmesh.collab.v1.CollabService.Session:output_type -> clipmesh.collab.v1.SessionResponse
+	4,  // 12: clipmesh.collab.v1.CollabService.CreateProject:output_type -> clipmesh.collab.v1.CreateProjectResponse
+	6,  // 13: clipmesh.collab.v1.CollabService.GetProject:output_type -> clipmesh.collab.v1.GetProjectResponse
+	8,  // 14: clipmesh.collab.v1.CollabService.ListProjects:output_type -> clipmesh.collab.v1.ListProjectsResponse
+	10, // 15: clipmesh.collab.v1.CollabService.ListOperations:output_type -> clipmesh.collab.v1.ListOperationsResponse
+	12, // 16: clipmesh.collab.v1.CollabService.GetDocument:output_type -> clipmesh.collab.v1.GetDocumentResponse
+	11, // [11:17] is the sub-list for method output_type
+	5,  // [5:11] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_collab_v1_collab_service_proto_init() }
@@ -592,13 +873,14 @@ func file_clipmesh_collab_v1_collab_service_proto_init() {
 	if File_clipmesh_collab_v1_collab_service_proto != nil {
 		return
 	}
+	file_clipmesh_collab_v1_events_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_collab_v1_collab_service_proto_rawDesc), len(file_clipmesh_collab_v1_collab_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,10 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CollabService_Session_FullMethodName       = "/clipmesh.collab.v1.CollabService/Session"
-	CollabService_CreateProject_FullMethodName = "/clipmesh.collab.v1.CollabService/CreateProject"
-	CollabService_GetProject_FullMethodName    = "/clipmesh.collab.v1.CollabService/GetProject"
-	CollabService_ListProjects_FullMethodName  = "/clipmesh.collab.v1.CollabService/ListProjects"
+	CollabService_Session_FullMethodName        = "/clipmesh.collab.v1.CollabService/Session"
+	CollabService_CreateProject_FullMethodName  = "/clipmesh.collab.v1.CollabService/CreateProject"
+	CollabService_GetProject_FullMethodName     = "/clipmesh.collab.v1.CollabService/GetProject"
+	CollabService_ListProjects_FullMethodName   = "/clipmesh.collab.v1.CollabService/ListProjects"
+	CollabService_ListOperations_FullMethodName = "/clipmesh.collab.v1.CollabService/ListOperations"
+	CollabService_GetDocument_FullMethodName    = "/clipmesh.collab.v1.CollabService/GetDocument"
 )
 
 // CollabServiceClient is the client API for CollabService service.
@@ -40,6 +42,12 @@ type CollabServiceClient interface {
 	GetProject(ctx context.Context, in *GetProjectRequest, opts ...grpc.CallOption) (*GetProjectResponse, error)
 	// ListProjects lists the caller's projects.
 	ListProjects(ctx context.Context, in *ListProjectsRequest, opts ...grpc.CallOption) (*ListProjectsResponse, error)
+	// ListOperations lists a project's history: its operations, newest
+	// first, with author and time.
+	ListOperations(ctx context.Context, in *ListOperationsRequest, opts ...grpc.CallOption) (*ListOperationsResponse, error)
+	// GetDocument returns a project's document (clips, comments, members) at
+	// a version: what a restore to it brings back.
+	GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error)
 }
 
 type collabServiceClient struct {
@@ -93,6 +101,26 @@ func (c *collabServiceClient) ListProjects(ctx context.Context, in *ListProjects
 	return out, nil
 }
 
+func (c *collabServiceClient) ListOperations(ctx context.Context, in *ListOperationsRequest, opts ...grpc.CallOption) (*ListOperationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOperationsResponse)
+	err := c.cc.Invoke(ctx, CollabService_ListOperations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *collabServiceClient) GetDocument(ctx context.Context, in *GetDocumentRequest, opts ...grpc.CallOption) (*GetDocumentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetDocumentResponse)
+	err := c.cc.Invoke(ctx, CollabService_GetDocument_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CollabServiceServer is the server API for CollabService service.
 // All implementations must embed UnimplementedCollabServiceServer
 // for forward compatibility.
@@ -108,6 +136,12 @@ type CollabServiceServer interface {
 	GetProject(context.Context, *GetProjectRequest) (*GetProjectResponse, error)
 	// ListProjects lists the caller's projects.
 	ListProjects(context.Context, *ListProjectsRequest) (*ListProjectsResponse, error)
+	// ListOperations lists a project's history: its operations, newest
+	// first, with author and time.
+	ListOperations(context.Context, *ListOperationsRequest) (*ListOperationsResponse, error)
+	// GetDocument returns a project's document (clips, comments, members) at
+	// a version: what a restore to it brings back.
+	GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error)
 	mustEmbedUnimplementedCollabServiceServer()
 }
 
@@ -129,6 +163,12 @@ func (UnimplementedCollabServiceServer) GetProject(context.Context, *GetProjectR
 }
 func (UnimplementedCollabServiceServer) ListProjects(context.Context, *ListProjectsRequest) (*ListProjectsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListProjects not implemented")
+}
+func (UnimplementedCollabServiceServer) ListOperations(context.Context, *ListOperationsRequest) (*ListOperationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOperations not implemented")
+}
+func (UnimplementedCollabServiceServer) GetDocument(context.Context, *GetDocumentRequest) (*GetDocumentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDocument not implemented")
 }
 func (UnimplementedCollabServiceServer) mustEmbedUnimplementedCollabServiceServer() {}
 func (UnimplementedCollabServiceServer) testEmbeddedByValue()                       {}
@@ -212,6 +252,42 @@ func _CollabService_ListProjects_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CollabService_ListOperations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOperationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CollabServiceServer).ListOperations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CollabService_ListOperations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CollabServiceServer).ListOperations(ctx, req.(*ListOperationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CollabService_GetDocument_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDocumentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CollabServiceServer).GetDocument(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CollabService_GetDocument_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CollabServiceServer).GetDocument(ctx, req.(*GetDocumentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CollabService_ServiceDesc is the grpc.ServiceDesc for CollabService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -230,6 +306,14 @@ var CollabService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListProjects",
 			Handler:    _CollabService_ListProjects_Handler,
+		},
+		{
+			MethodName: "ListOperations",
+			Handler:    _CollabService_ListOperations_Handler,
+		},
+		{
+			MethodName: "GetDocument",
+			Handler:    _CollabService_GetDocument_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -164,7 +164,8 @@ type AnalyzeTextRequest struct {
 	Segments []*TextSegment `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
 	// Labels are caller-supplied topic labels for zero-shot classification,
 	// each "name" or "name: description words" (the description widens what
-	// the label matches). At most 32 labels of at most 200 characters each.
+	// the label matches). By default at most 32 labels of at most 200
+	// characters each, no two with the same name.
 	Labels []string `protobuf:"bytes,4,rep,name=labels,proto3" json:"labels,omitempty"`
 	// MaxKeywords caps the key phrases returned for the whole text (default
 	// 10, at most 50); segments get at most 5 each.

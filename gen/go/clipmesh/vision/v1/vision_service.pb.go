@@ -242,7 +242,9 @@ type VisionResult struct {
 	// Producers lists every engine and model that contributed.
 	Producers []*v1.Producer `protobuf:"bytes,8,rep,name=producers,proto3" json:"producers,omitempty"`
 	// Decode says how much of the video decoded and where it stopped.
-	Decode        *DecodeStatus `protobuf:"bytes,9,opt,name=decode,proto3" json:"decode,omitempty"`
+	Decode *DecodeStatus `protobuf:"bytes,9,opt,name=decode,proto3" json:"decode,omitempty"`
+	// Text is the on-screen text read on the scenes' keyframes (PP-OCRv4).
+	Text          []*OnScreenText `protobuf:"bytes,10,rep,name=text,proto3" json:"text,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -336,6 +338,13 @@ func (x *VisionResult) GetProducers() []*v1.Producer {
 func (x *VisionResult) GetDecode() *DecodeStatus {
 	if x != nil {
 		return x.Decode
+	}
+	return nil
+}
+
+func (x *VisionResult) GetText() []*OnScreenText {
+	if x != nil {
+		return x.Text
 	}
 	return nil
 }
@@ -477,8 +486,10 @@ type SecondStats struct {
 	Faces int32 `protobuf:"varint,7,opt,name=faces,proto3" json:"faces,omitempty"`
 	// LargestFaceFraction is the largest face box as a fraction of the frame area.
 	LargestFaceFraction float64 `protobuf:"fixed64,8,opt,name=largest_face_fraction,json=largestFaceFraction,proto3" json:"largest_face_fraction,omitempty"`
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// People is the largest number of persons (NanoDet) in one sampled frame.
+	People        int32 `protobuf:"varint,9,opt,name=people,proto3" json:"people,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SecondStats) Reset() {
@@ -563,6 +574,13 @@ func (x *SecondStats) GetFaces() int32 {
 func (x *SecondStats) GetLargestFaceFraction() float64 {
 	if x != nil {
 		return x.LargestFaceFraction
+	}
+	return 0
+}
+
+func (x *SecondStats) GetPeople() int32 {
+	if x != nil {
+		return x.People
 	}
 	return 0
 }
@@ -761,7 +779,24 @@ type FaceTrack struct {
 	EyesConfirmedFraction float64 `protobuf:"fixed64,11,opt,name=eyes_confirmed_fraction,json=eyesConfirmedFraction,proto3" json:"eyes_confirmed_fraction,omitempty"`
 	// EyesChecked is how many detections the eye cascade checked (faces at
 	// least 40 analysed pixels wide); 0 when none was.
-	EyesChecked   int32 `protobuf:"varint,12,opt,name=eyes_checked,json=eyesChecked,proto3" json:"eyes_checked,omitempty"`
+	EyesChecked int32 `protobuf:"varint,12,opt,name=eyes_checked,json=eyesChecked,proto3" json:"eyes_checked,omitempty"`
+	// Emotion is the most likely facial expression over the track (the
+	// highest mean probability), empty without the expression model.
+	Emotion string `protobuf:"bytes,13,opt,name=emotion,proto3" json:"emotion,omitempty"`
+	// Emotions are the mean probabilities of the seven expressions (angry,
+	// disgust, fear, happy, sad, surprise, neutral) over the track.
+	Emotions []*EmotionScore `protobuf:"bytes,14,rep,name=emotions,proto3" json:"emotions,omitempty"`
+	// EyesOpenFraction is the share of the mesh-analysed detections whose
+	// eyes are open (lid gap over eye width at least 0.15).
+	EyesOpenFraction float64 `protobuf:"fixed64,15,opt,name=eyes_open_fraction,json=eyesOpenFraction,proto3" json:"eyes_open_fraction,omitempty"`
+	// EyeContactFraction is the share of the mesh-analysed detections where
+	// the person looks at the camera (frontal head, irises centred).
+	EyeContactFraction float64 `protobuf:"fixed64,16,opt,name=eye_contact_fraction,json=eyeContactFraction,proto3" json:"eye_contact_fraction,omitempty"`
+	// MeshSamples is how many detections the face mesh and iris models
+	// analysed; 0 without them.
+	MeshSamples int32 `protobuf:"varint,17,opt,name=mesh_samples,json=meshSamples,proto3" json:"mesh_samples,omitempty"`
+	// Samples are the track's detections, one per sampled frame.
+	Samples       []*FaceSample `protobuf:"bytes,18,rep,name=samples,proto3" json:"samples,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -880,6 +915,342 @@ func (x *FaceTrack) GetEyesChecked() int32 {
 	return 0
 }
 
+func (x *FaceTrack) GetEmotion() string {
+	if x != nil {
+		return x.Emotion
+	}
+	return ""
+}
+
+func (x *FaceTrack) GetEmotions() []*EmotionScore {
+	if x != nil {
+		return x.Emotions
+	}
+	return nil
+}
+
+func (x *FaceTrack) GetEyesOpenFraction() float64 {
+	if x != nil {
+		return x.EyesOpenFraction
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetEyeContactFraction() float64 {
+	if x != nil {
+		return x.EyeContactFraction
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetMeshSamples() int32 {
+	if x != nil {
+		return x.MeshSamples
+	}
+	return 0
+}
+
+func (x *FaceTrack) GetSamples() []*FaceSample {
+	if x != nil {
+		return x.Samples
+	}
+	return nil
+}
+
+// EmotionScore is the probability of one facial expression.
+type EmotionScore struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Label is the expression: angry, disgust, fear, happy, sad, surprise or
+	// neutral.
+	Label string `protobuf:"bytes,1,opt,name=label,proto3" json:"label,omitempty"`
+	// Probability in [0, 1].
+	Probability   float64 `protobuf:"fixed64,2,opt,name=probability,proto3" json:"probability,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmotionScore) Reset() {
+	*x = EmotionScore{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmotionScore) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmotionScore) ProtoMessage() {}
+
+func (x *EmotionScore) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmotionScore.ProtoReflect.Descriptor instead.
+func (*EmotionScore) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *EmotionScore) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
+}
+
+func (x *EmotionScore) GetProbability() float64 {
+	if x != nil {
+		return x.Probability
+	}
+	return 0
+}
+
+// FaceSample is one detection of a face track.
+type FaceSample struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Seconds is the frame time.
+	Seconds float64 `protobuf:"fixed64,1,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	// X is the box's left edge as a fraction of the frame width.
+	X float64 `protobuf:"fixed64,2,opt,name=x,proto3" json:"x,omitempty"`
+	// Y is the box's top edge as a fraction of the frame height.
+	Y float64 `protobuf:"fixed64,3,opt,name=y,proto3" json:"y,omitempty"`
+	// Width is the box width as a fraction of the frame width.
+	Width float64 `protobuf:"fixed64,4,opt,name=width,proto3" json:"width,omitempty"`
+	// Height is the box height as a fraction of the frame height.
+	Height float64 `protobuf:"fixed64,5,opt,name=height,proto3" json:"height,omitempty"`
+	// Emotion is the most likely expression in this frame (empty without
+	// the expression model).
+	Emotion string `protobuf:"bytes,6,opt,name=emotion,proto3" json:"emotion,omitempty"`
+	// EmotionProbability is that expression's probability.
+	EmotionProbability float64 `protobuf:"fixed64,7,opt,name=emotion_probability,json=emotionProbability,proto3" json:"emotion_probability,omitempty"`
+	// EyesOpenness is the mean lid gap over eye width of both eyes (about
+	// 0.25-0.35 open, under 0.1 closed); 0 without the face mesh.
+	EyesOpenness float64 `protobuf:"fixed64,8,opt,name=eyes_openness,json=eyesOpenness,proto3" json:"eyes_openness,omitempty"`
+	// EyeContact is true when the person looks at the camera.
+	EyeContact bool `protobuf:"varint,9,opt,name=eye_contact,json=eyeContact,proto3" json:"eye_contact,omitempty"`
+	// EyesConfirmed is true when the Haar eye cascade found both eyes.
+	EyesConfirmed bool `protobuf:"varint,10,opt,name=eyes_confirmed,json=eyesConfirmed,proto3" json:"eyes_confirmed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FaceSample) Reset() {
+	*x = FaceSample{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FaceSample) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FaceSample) ProtoMessage() {}
+
+func (x *FaceSample) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FaceSample.ProtoReflect.Descriptor instead.
+func (*FaceSample) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *FaceSample) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *FaceSample) GetX() float64 {
+	if x != nil {
+		return x.X
+	}
+	return 0
+}
+
+func (x *FaceSample) GetY() float64 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
+func (x *FaceSample) GetWidth() float64 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *FaceSample) GetHeight() float64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *FaceSample) GetEmotion() string {
+	if x != nil {
+		return x.Emotion
+	}
+	return ""
+}
+
+func (x *FaceSample) GetEmotionProbability() float64 {
+	if x != nil {
+		return x.EmotionProbability
+	}
+	return 0
+}
+
+func (x *FaceSample) GetEyesOpenness() float64 {
+	if x != nil {
+		return x.EyesOpenness
+	}
+	return 0
+}
+
+func (x *FaceSample) GetEyeContact() bool {
+	if x != nil {
+		return x.EyeContact
+	}
+	return false
+}
+
+func (x *FaceSample) GetEyesConfirmed() bool {
+	if x != nil {
+		return x.EyesConfirmed
+	}
+	return false
+}
+
+// OnScreenText is a line of text read on a scene's keyframe.
+type OnScreenText struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SceneIndex is the scene whose keyframe was read.
+	SceneIndex int32 `protobuf:"varint,1,opt,name=scene_index,json=sceneIndex,proto3" json:"scene_index,omitempty"`
+	// Seconds is the keyframe's time.
+	Seconds float64 `protobuf:"fixed64,2,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	// Text is the line as recognised.
+	Text string `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	// X is the box's left edge as a fraction of the frame width.
+	X float64 `protobuf:"fixed64,4,opt,name=x,proto3" json:"x,omitempty"`
+	// Y is the box's top edge as a fraction of the frame height.
+	Y float64 `protobuf:"fixed64,5,opt,name=y,proto3" json:"y,omitempty"`
+	// Width is the box width as a fraction of the frame width.
+	Width float64 `protobuf:"fixed64,6,opt,name=width,proto3" json:"width,omitempty"`
+	// Height is the box height as a fraction of the frame height.
+	Height float64 `protobuf:"fixed64,7,opt,name=height,proto3" json:"height,omitempty"`
+	// Confidence is the recogniser's mean character probability in [0, 1].
+	Confidence    float64 `protobuf:"fixed64,8,opt,name=confidence,proto3" json:"confidence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OnScreenText) Reset() {
+	*x = OnScreenText{}
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OnScreenText) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OnScreenText) ProtoMessage() {}
+
+func (x *OnScreenText) ProtoReflect() protoreflect.Message {
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OnScreenText.ProtoReflect.Descriptor instead.
+func (*OnScreenText) Descriptor() ([]byte, []int) {
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *OnScreenText) GetSceneIndex() int32 {
+	if x != nil {
+		return x.SceneIndex
+	}
+	return 0
+}
+
+func (x *OnScreenText) GetSeconds() float64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+func (x *OnScreenText) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *OnScreenText) GetX() float64 {
+	if x != nil {
+		return x.X
+	}
+	return 0
+}
+
+func (x *OnScreenText) GetY() float64 {
+	if x != nil {
+		return x.Y
+	}
+	return 0
+}
+
+func (x *OnScreenText) GetWidth() float64 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *OnScreenText) GetHeight() float64 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *OnScreenText) GetConfidence() float64 {
+	if x != nil {
+		return x.Confidence
+	}
+	return 0
+}
+
 // SubjectPoint is the smoothed point a reframing crop should follow.
 type SubjectPoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -895,7 +1266,7 @@ type SubjectPoint struct {
 
 func (x *SubjectPoint) Reset() {
 	*x = SubjectPoint{}
-	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[8]
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -907,7 +1278,7 @@ func (x *SubjectPoint) String() string {
 func (*SubjectPoint) ProtoMessage() {}
 
 func (x *SubjectPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[8]
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -920,7 +1291,7 @@ func (x *SubjectPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubjectPoint.ProtoReflect.Descriptor instead.
 func (*SubjectPoint) Descriptor() ([]byte, []int) {
-	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{8}
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SubjectPoint) GetSeconds() float64 {
@@ -971,7 +1342,7 @@ type Scene struct {
 
 func (x *Scene) Reset() {
 	*x = Scene{}
-	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[9]
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -983,7 +1354,7 @@ func (x *Scene) String() string {
 func (*Scene) ProtoMessage() {}
 
 func (x *Scene) ProtoReflect() protoreflect.Message {
-	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[9]
+	mi := &file_clipmesh_vision_v1_vision_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -996,7 +1367,7 @@ func (x *Scene) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Scene.ProtoReflect.Descriptor instead.
 func (*Scene) Descriptor() ([]byte, []int) {
-	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{9}
+	return file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Scene) GetIndex() int32 {
@@ -1073,7 +1444,7 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x14AnalyzeVideoResponse\x12:\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProgressH\x00R\bprogress\x12:\n" +
 	"\x06result\x18\x02 \x01(\v2 .clipmesh.vision.v1.VisionResultH\x00R\x06resultB\a\n" +
-	"\x05event\"\xb1\x04\n" +
+	"\x05event\"\xe7\x04\n" +
 	"\fVisionResult\x128\n" +
 	"\bproducer\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProducerR\bproducer\x121\n" +
 	"\x06scenes\x18\x02 \x03(\v2\x19.clipmesh.vision.v1.SceneR\x06scenes\x12<\n" +
@@ -1086,7 +1457,9 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"faceTracks\x12G\n" +
 	"\x0esubject_points\x18\a \x03(\v2 .clipmesh.vision.v1.SubjectPointR\rsubjectPoints\x12:\n" +
 	"\tproducers\x18\b \x03(\v2\x1c.clipmesh.common.v1.ProducerR\tproducers\x128\n" +
-	"\x06decode\x18\t \x01(\v2 .clipmesh.vision.v1.DecodeStatusR\x06decode\"\x8f\x02\n" +
+	"\x06decode\x18\t \x01(\v2 .clipmesh.vision.v1.DecodeStatusR\x06decode\x124\n" +
+	"\x04text\x18\n" +
+	" \x03(\v2 .clipmesh.vision.v1.OnScreenTextR\x04text\"\x8f\x02\n" +
 	"\fDecodeStatus\x12\x1a\n" +
 	"\bcomplete\x18\x01 \x01(\bR\bcomplete\x12\x16\n" +
 	"\x06frames\x18\x02 \x01(\x03R\x06frames\x12\x18\n" +
@@ -1097,7 +1470,7 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x05width\x18\x06 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\a \x01(\x05R\x06height\x12%\n" +
 	"\x0eanalysis_width\x18\b \x01(\x05R\ranalysisWidth\x12'\n" +
-	"\x0fanalysis_height\x18\t \x01(\x05R\x0eanalysisHeight\"\x92\x02\n" +
+	"\x0fanalysis_height\x18\t \x01(\x05R\x0eanalysisHeight\"\xaa\x02\n" +
 	"\vSecondStats\x12\x16\n" +
 	"\x06second\x18\x01 \x01(\x05R\x06second\x12#\n" +
 	"\rmotion_energy\x18\x02 \x01(\x01R\fmotionEnergy\x12\x1c\n" +
@@ -1108,7 +1481,8 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"brightness\x18\x06 \x01(\x01R\n" +
 	"brightness\x12\x14\n" +
 	"\x05faces\x18\a \x01(\x05R\x05faces\x122\n" +
-	"\x15largest_face_fraction\x18\b \x01(\x01R\x13largestFaceFraction\"\xc4\x01\n" +
+	"\x15largest_face_fraction\x18\b \x01(\x01R\x13largestFaceFraction\x12\x16\n" +
+	"\x06people\x18\t \x01(\x05R\x06people\"\xc4\x01\n" +
 	"\x0eQualityMetrics\x12\x1c\n" +
 	"\tsharpness\x18\x01 \x01(\x01R\tsharpness\x12\"\n" +
 	"\fcolorfulness\x18\x02 \x01(\x01R\fcolorfulness\x12\x1a\n" +
@@ -1124,7 +1498,7 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x04mean\x18\x01 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x04mean\x124\n" +
 	"\x03min\x18\x02 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x03min\x124\n" +
 	"\x03max\x18\x03 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x03max\x12\x16\n" +
-	"\x06frames\x18\x04 \x01(\x05R\x06frames\"\xd5\x03\n" +
+	"\x06frames\x18\x04 \x01(\x05R\x06frames\"\xea\x05\n" +
 	"\tFaceTrack\x12\x19\n" +
 	"\btrack_id\x18\x01 \x01(\x05R\atrackId\x12\x1f\n" +
 	"\vscene_index\x18\x02 \x01(\x05R\n" +
@@ -1141,7 +1515,42 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\bcenter_y\x18\n" +
 	" \x01(\x01R\acenterY\x126\n" +
 	"\x17eyes_confirmed_fraction\x18\v \x01(\x01R\x15eyesConfirmedFraction\x12!\n" +
-	"\feyes_checked\x18\f \x01(\x05R\veyesChecked\"D\n" +
+	"\feyes_checked\x18\f \x01(\x05R\veyesChecked\x12\x18\n" +
+	"\aemotion\x18\r \x01(\tR\aemotion\x12<\n" +
+	"\bemotions\x18\x0e \x03(\v2 .clipmesh.vision.v1.EmotionScoreR\bemotions\x12,\n" +
+	"\x12eyes_open_fraction\x18\x0f \x01(\x01R\x10eyesOpenFraction\x120\n" +
+	"\x14eye_contact_fraction\x18\x10 \x01(\x01R\x12eyeContactFraction\x12!\n" +
+	"\fmesh_samples\x18\x11 \x01(\x05R\vmeshSamples\x128\n" +
+	"\asamples\x18\x12 \x03(\v2\x1e.clipmesh.vision.v1.FaceSampleR\asamples\"F\n" +
+	"\fEmotionScore\x12\x14\n" +
+	"\x05label\x18\x01 \x01(\tR\x05label\x12 \n" +
+	"\vprobability\x18\x02 \x01(\x01R\vprobability\"\xa8\x02\n" +
+	"\n" +
+	"FaceSample\x12\x18\n" +
+	"\aseconds\x18\x01 \x01(\x01R\aseconds\x12\f\n" +
+	"\x01x\x18\x02 \x01(\x01R\x01x\x12\f\n" +
+	"\x01y\x18\x03 \x01(\x01R\x01y\x12\x14\n" +
+	"\x05width\x18\x04 \x01(\x01R\x05width\x12\x16\n" +
+	"\x06height\x18\x05 \x01(\x01R\x06height\x12\x18\n" +
+	"\aemotion\x18\x06 \x01(\tR\aemotion\x12/\n" +
+	"\x13emotion_probability\x18\a \x01(\x01R\x12emotionProbability\x12#\n" +
+	"\reyes_openness\x18\b \x01(\x01R\feyesOpenness\x12\x1f\n" +
+	"\veye_contact\x18\t \x01(\bR\n" +
+	"eyeContact\x12%\n" +
+	"\x0eeyes_confirmed\x18\n" +
+	" \x01(\bR\reyesConfirmed\"\xc7\x01\n" +
+	"\fOnScreenText\x12\x1f\n" +
+	"\vscene_index\x18\x01 \x01(\x05R\n" +
+	"sceneIndex\x12\x18\n" +
+	"\aseconds\x18\x02 \x01(\x01R\aseconds\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\x12\f\n" +
+	"\x01x\x18\x04 \x01(\x01R\x01x\x12\f\n" +
+	"\x01y\x18\x05 \x01(\x01R\x01y\x12\x14\n" +
+	"\x05width\x18\x06 \x01(\x01R\x05width\x12\x16\n" +
+	"\x06height\x18\a \x01(\x01R\x06height\x12\x1e\n" +
+	"\n" +
+	"confidence\x18\b \x01(\x01R\n" +
+	"confidence\"D\n" +
 	"\fSubjectPoint\x12\x18\n" +
 	"\aseconds\x18\x01 \x01(\x01R\aseconds\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x01R\x01x\x12\f\n" +
@@ -1183,7 +1592,7 @@ func file_clipmesh_vision_v1_vision_service_proto_rawDescGZIP() []byte {
 }
 
 var file_clipmesh_vision_v1_vision_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_clipmesh_vision_v1_vision_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_clipmesh_vision_v1_vision_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_clipmesh_vision_v1_vision_service_proto_goTypes = []any{
 	(TransitionKind)(0),          // 0: clipmesh.vision.v1.TransitionKind
 	(*AnalyzeVideoRequest)(nil),  // 1: clipmesh.vision.v1.AnalyzeVideoRequest
@@ -1194,39 +1603,45 @@ var file_clipmesh_vision_v1_vision_service_proto_goTypes = []any{
 	(*QualityMetrics)(nil),       // 6: clipmesh.vision.v1.QualityMetrics
 	(*QualitySummary)(nil),       // 7: clipmesh.vision.v1.QualitySummary
 	(*FaceTrack)(nil),            // 8: clipmesh.vision.v1.FaceTrack
-	(*SubjectPoint)(nil),         // 9: clipmesh.vision.v1.SubjectPoint
-	(*Scene)(nil),                // 10: clipmesh.vision.v1.Scene
-	(*v1.Progress)(nil),          // 11: clipmesh.common.v1.Progress
-	(*v1.Producer)(nil),          // 12: clipmesh.common.v1.Producer
-	(*v1.Artifact)(nil),          // 13: clipmesh.common.v1.Artifact
-	(*v1.TimeRange)(nil),         // 14: clipmesh.common.v1.TimeRange
+	(*EmotionScore)(nil),         // 9: clipmesh.vision.v1.EmotionScore
+	(*FaceSample)(nil),           // 10: clipmesh.vision.v1.FaceSample
+	(*OnScreenText)(nil),         // 11: clipmesh.vision.v1.OnScreenText
+	(*SubjectPoint)(nil),         // 12: clipmesh.vision.v1.SubjectPoint
+	(*Scene)(nil),                // 13: clipmesh.vision.v1.Scene
+	(*v1.Progress)(nil),          // 14: clipmesh.common.v1.Progress
+	(*v1.Producer)(nil),          // 15: clipmesh.common.v1.Producer
+	(*v1.Artifact)(nil),          // 16: clipmesh.common.v1.Artifact
+	(*v1.TimeRange)(nil),         // 17: clipmesh.common.v1.TimeRange
 }
 var file_clipmesh_vision_v1_vision_service_proto_depIdxs = []int32{
-	11, // 0: clipmesh.vision.v1.AnalyzeVideoResponse.progress:type_name -> clipmesh.common.v1.Progress
+	14, // 0: clipmesh.vision.v1.AnalyzeVideoResponse.progress:type_name -> clipmesh.common.v1.Progress
 	3,  // 1: clipmesh.vision.v1.AnalyzeVideoResponse.result:type_name -> clipmesh.vision.v1.VisionResult
-	12, // 2: clipmesh.vision.v1.VisionResult.producer:type_name -> clipmesh.common.v1.Producer
-	10, // 3: clipmesh.vision.v1.VisionResult.scenes:type_name -> clipmesh.vision.v1.Scene
-	13, // 4: clipmesh.vision.v1.VisionResult.thumbnails:type_name -> clipmesh.common.v1.Artifact
+	15, // 2: clipmesh.vision.v1.VisionResult.producer:type_name -> clipmesh.common.v1.Producer
+	13, // 3: clipmesh.vision.v1.VisionResult.scenes:type_name -> clipmesh.vision.v1.Scene
+	16, // 4: clipmesh.vision.v1.VisionResult.thumbnails:type_name -> clipmesh.common.v1.Artifact
 	5,  // 5: clipmesh.vision.v1.VisionResult.seconds:type_name -> clipmesh.vision.v1.SecondStats
 	7,  // 6: clipmesh.vision.v1.VisionResult.quality:type_name -> clipmesh.vision.v1.QualitySummary
 	8,  // 7: clipmesh.vision.v1.VisionResult.face_tracks:type_name -> clipmesh.vision.v1.FaceTrack
-	9,  // 8: clipmesh.vision.v1.VisionResult.subject_points:type_name -> clipmesh.vision.v1.SubjectPoint
-	12, // 9: clipmesh.vision.v1.VisionResult.producers:type_name -> clipmesh.common.v1.Producer
+	12, // 8: clipmesh.vision.v1.VisionResult.subject_points:type_name -> clipmesh.vision.v1.SubjectPoint
+	15, // 9: clipmesh.vision.v1.VisionResult.producers:type_name -> clipmesh.common.v1.Producer
 	4,  // 10: clipmesh.vision.v1.VisionResult.decode:type_name -> clipmesh.vision.v1.DecodeStatus
-	6,  // 11: clipmesh.vision.v1.QualitySummary.mean:type_name -> clipmesh.vision.v1.QualityMetrics
-	6,  // 12: clipmesh.vision.v1.QualitySummary.min:type_name -> clipmesh.vision.v1.QualityMetrics
-	6,  // 13: clipmesh.vision.v1.QualitySummary.max:type_name -> clipmesh.vision.v1.QualityMetrics
-	14, // 14: clipmesh.vision.v1.FaceTrack.range:type_name -> clipmesh.common.v1.TimeRange
-	14, // 15: clipmesh.vision.v1.Scene.range:type_name -> clipmesh.common.v1.TimeRange
-	0,  // 16: clipmesh.vision.v1.Scene.transition:type_name -> clipmesh.vision.v1.TransitionKind
-	13, // 17: clipmesh.vision.v1.Scene.thumbnail:type_name -> clipmesh.common.v1.Artifact
-	1,  // 18: clipmesh.vision.v1.VisionService.AnalyzeVideo:input_type -> clipmesh.vision.v1.AnalyzeVideoRequest
-	2,  // 19: clipmesh.vision.v1.VisionService.AnalyzeVideo:output_type -> clipmesh.vision.v1.AnalyzeVideoResponse
-	19, // [19:20] is the sub-list for method output_type
-	18, // [18:19] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	11, // 11: clipmesh.vision.v1.VisionResult.text:type_name -> clipmesh.vision.v1.OnScreenText
+	6,  // 12: clipmesh.vision.v1.QualitySummary.mean:type_name -> clipmesh.vision.v1.QualityMetrics
+	6,  // 13: clipmesh.vision.v1.QualitySummary.min:type_name -> clipmesh.vision.v1.QualityMetrics
+	6,  // 14: clipmesh.vision.v1.QualitySummary.max:type_name -> clipmesh.vision.v1.QualityMetrics
+	17, // 15: clipmesh.vision.v1.FaceTrack.range:type_name -> clipmesh.common.v1.TimeRange
+	9,  // 16: clipmesh.vision.v1.FaceTrack.emotions:type_name -> clipmesh.vision.v1.EmotionScore
+	10, // 17: clipmesh.vision.v1.FaceTrack.samples:type_name -> clipmesh.vision.v1.FaceSample
+	17, // 18: clipmesh.vision.v1.Scene.range:type_name -> clipmesh.common.v1.TimeRange
+	0,  // 19: clipmesh.vision.v1.Scene.transition:type_name -> clipmesh.vision.v1.TransitionKind
+	16, // 20: clipmesh.vision.v1.Scene.thumbnail:type_name -> clipmesh.common.v1.Artifact
+	1,  // 21: clipmesh.vision.v1.VisionService.AnalyzeVideo:input_type -> clipmesh.vision.v1.AnalyzeVideoRequest
+	2,  // 22: clipmesh.vision.v1.VisionService.AnalyzeVideo:output_type -> clipmesh.vision.v1.AnalyzeVideoResponse
+	22, // [22:23] is the sub-list for method output_type
+	21, // [21:22] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_clipmesh_vision_v1_vision_service_proto_init() }
@@ -1244,7 +1659,7 @@ func file_clipmesh_vision_v1_vision_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_clipmesh_vision_v1_vision_service_proto_rawDesc), len(file_clipmesh_vision_v1_vision_service_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

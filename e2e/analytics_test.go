@@ -28,6 +28,7 @@ import (
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	visionv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
 	"github.com/clipmesh/clipmesh/platform/fixtures"
+	"github.com/clipmesh/clipmesh/platform/models"
 )
 
 // ffprobeFigures returns what ffprobe itself says of a file: the container
@@ -385,6 +386,35 @@ func TestAnalyticsFigures(t *testing.T) {
 	}
 	if c.GetVideo().GetFps() != 0 || c.GetQuality() != nil || !slices.Contains(c.GetMissing(), "quality") {
 		t.Errorf("an audio file's detailed analytics: video %v, quality %v, missing %v", c.GetVideo(), c.GetQuality(), c.GetMissing())
+	}
+
+	// A still photo of a face: the faces lead the emotions when the vision
+	// service reports expressions.
+	dir2, err := models.Dir("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := models.Path(dir2, "face-photo")
+	if err != nil {
+		t.Fatalf("%v (install the models with `clipmesh models fetch`)", err)
+	}
+	faceVideo := filepath.Join(dir, "face.mp4")
+	if out, err := exec.CommandContext(t.Context(), "ffmpeg", "-nostdin", "-v", "error", "-loop", "1", "-framerate", "25", "-i", photo,
+		"-f", "lavfi", "-i", "sine=f=220:sample_rate=48000", "-t", "4", "-vf", "scale=320:-2", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-shortest", faceVideo).CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg face video: %v\n%s", err, out)
+	}
+	fd := fuse(faceVideo, true)
+	t.Logf("face photo: emotions %v", fd.GetEmotions())
+	if fd.GetEmotions().GetFaces().GetAvailable() {
+		if fd.GetEmotions().GetSource() != "faces" || fd.GetEmotions().GetDominant() == "" || !slices.Contains(fd.GetEngagement().GetFactors(), "face_emotion") {
+			t.Errorf("faces with expressions: emotions %v, factors %v", fd.GetEmotions(), fd.GetEngagement().GetFactors())
+		}
+	} else {
+		t.Logf("the vision service reported no expression on the face photo: %s", fd.GetEmotions().GetFaces().GetReason())
+	}
+	if !slices.Contains(fd.GetEngagement().GetFactors(), "faces") || !slices.Contains(fd.GetEngagement().GetFactors(), "eye_contact") {
+		t.Errorf("face photo: factors %v lack faces or eye_contact", fd.GetEngagement().GetFactors())
 	}
 
 	d := fuse(cuts, true)

@@ -35,12 +35,22 @@ func TestCollabConvergence(t *testing.T) {
 		if testing.Short() {
 			rounds = 2
 		}
+		// Every client is its own user (undo is per user), shared into
+		// each project as an editor by the owner.
+		subjects, keys := make([]string, clients), make([]string, clients)
+		for i := range keys {
+			subjects[i], keys[i] = c.key("acme", auth.RoleEditor)
+		}
 		for round := range rounds {
 			project := c.createProject(round%2, key)
 			setup := c.dial(0, key)
 			setup.join(project, 0)
 			setup.mustSend(map[string]any{"action": "edit", "last_seen_sequence": 0, "payload": map[string]any{"type": "add_clip", "clip_id": "c"}})
 			setup.expect("operation")
+			for _, s := range subjects {
+				setup.mustSend(map[string]any{"action": "share", "payload": map[string]any{"subject": s, "role": "editor"}})
+				setup.expect("operation")
+			}
 
 			var mu sync.Mutex
 			next := rune(0x4E00)
@@ -57,7 +67,7 @@ func TestCollabConvergence(t *testing.T) {
 			cls := make([]*cclient, clients)
 			models := make([]*model, clients)
 			for i := range cls {
-				cls[i] = c.dial(i%2, key)
+				cls[i] = c.dial(i%2, keys[i])
 				j := cls[i].join(project, 0)
 				models[i] = newModel()
 				if err := cls[i].catchUp(models[i], j.Sequence); err != nil {

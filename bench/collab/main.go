@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
@@ -122,21 +123,26 @@ func run(counts []int, edits int, interval, dur time.Duration, writers int, dbUR
 	}
 	fmt.Printf("collab bench: %s, 2 replicas + 2 gateways, %d edits every %s; peer: core NATS fan-out to the same number of subscribers\n\n",
 		db.Dialect, edits, interval)
-	fmt.Println("| clients | deliveries | p50 ms | p99 ms | max ms | peer p50 ms | peer p99 ms | p99 ratio |")
-	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Println("| clients | deliveries | p50 ms | p99 ms | max ms | CPU µs/delivery | peer p50 ms | peer p99 ms | peer CPU µs/delivery | p99 ratio |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, n := range counts {
+		c0 := cpuTime()
 		lat, err := latency(ctx, urls, key, n, edits, interval)
 		if err != nil {
 			return fmt.Errorf("%d clients: %w", n, err)
 		}
+		c1 := cpuTime()
 		peer, err := natsPeer(na.NC, nb.NC, n, edits, interval)
 		if err != nil {
 			return fmt.Errorf("%d clients, peer: %w", n, err)
 		}
+		c2 := cpuTime()
 		p50, p99, pmax := stats(lat)
 		q50, q99, _ := stats(peer)
-		fmt.Printf("| %d | %d | %.2f | %.2f | %.2f | %.3f | %.3f | %.1f× |\n", n, len(lat), ms(p50), ms(p99), ms(pmax), ms(q50), ms(q99), float64(p99)/float64(max(q99, 1)))
+		fmt.Printf("| %d | %d | %.2f | %.2f | %.2f | %.0f | %.3f | %.3f | %.1f | %.1f× |\n", n, len(lat), ms(p50), ms(p99), ms(pmax),
+			perDelivery(c1-c0, len(lat)), ms(q50), ms(q99), perDelivery(c2-c1, len(peer)), float64(p99)/float64(max(q99, 1)))
 	}
+	fmt.Println("\nCPU µs/delivery is the whole process's user+system CPU (servers, gateways and the measuring clients) over the deliveries: a figure the machine's load does not change, unlike the latencies.")
 	ops, err := throughput(ctx, urls, key, writers, dur)
 	if err != nil {
 		return fmt.Errorf("ops/s: %w", err)
@@ -472,6 +478,19 @@ func stats(ds []time.Duration) (p50, p99, pmax time.Duration) {
 	slices.Sort(ds)
 	at := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
 	return at(0.50), at(0.99), ds[len(ds)-1]
+}
+
+// cpuTime is the process's user + system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func perDelivery(cpu time.Duration, n int) float64 {
+	return float64(cpu) / float64(time.Microsecond) / float64(max(n, 1))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -50,6 +50,8 @@ var specs = []spec{
 		shape: func(b int) [][]int64 { return [][]int64{{int64(b), 64, 64, 3}} }, batch: 8, item: "eye"},
 	{name: "human-facemesh", inputs: []string{"input_1:0"}, outputs: []string{"Identity:0", "Identity_1:0", "Identity_2:0"},
 		shape: func(b int) [][]int64 { return [][]int64{{int64(b), 192, 192, 3}} }, batch: 4, item: "face"},
+	{name: "human-faceres", inputs: []string{"input_1:0"}, outputs: []string{"age_pred/Softmax:0", "gender_pred/Sigmoid:0", "global_pooling/Mean:0"},
+		shape: func(b int) [][]int64 { return [][]int64{{int64(b), 224, 224, 3}} }, batch: 4, item: "face"},
 	{name: "human-nanodet", inputs: []string{"input_1:0"}, outputs: []string{"Identity:0", "Identity_1:0", "Identity_2:0", "Identity_3:0", "Identity_4:0", "Identity_5:0"},
 		shape: func(int) [][]int64 { return [][]int64{{1, 3, 416, 416}} }, item: "frame"},
 	{name: "ppocr-det", inputs: []string{"x"}, outputs: []string{"sigmoid_0.tmp_0"},

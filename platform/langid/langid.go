@@ -1,32 +1,51 @@
 // Package langid identifies the language of short texts (transcript
 // segments, titles, captions).
 //
-// Identifier is the interface the rest of the nlp service uses, so another
-// engine (lingua-go, fastText lid.176 through a Go reader, an ONNX
-// classifier) can be plugged in without touching its callers. The default,
-// Whatlang, wraps github.com/abadojack/whatlanggo (trigram profiles of 84
-// languages, pure Go, no model files, under 1 MB of memory).
+// Identifier is the interface the services use, so an engine can be
+// swapped without touching its callers. New returns the default: FastText,
+// fastText's lid.176 model (176 languages, manifest entry "lid-176",
+// installed by `clipmesh models fetch`) read in pure Go by
+// platform/models/fasttext. When the model is missing or damaged, New
+// falls back to Whatlang (github.com/abadojack/whatlanggo, trigram
+// profiles of 84 languages, no model file) and returns it as a *Fallback,
+// whose Engine names the fallback and its cause (so results say which
+// engine ran) and whose Err says how to fix it. Both engines prefer the
+// supported languages on short, unsure texts (NewWhatlang, NewFastText).
 //
-// # Why whatlanggo (measured, testdata/short.tsv: 132 sentences of 3-12
-// words, 22 each of en, es, fr, de, pt, it, written for clipmesh)
+// # Measurements (testdata/short.tsv: 132 sentences of 3-12 words, 22
+// each of en, es, fr, de, pt, it, written for clipmesh)
 //
 //	engine                                   accuracy  heap     binary    per text
-//	whatlanggo, all languages                 0.894    0.5 MB   +<1 MB    216 µs
-//	whatlanggo, whitelist of the six          0.932    0.5 MB   +<1 MB     51 µs
-//	Whatlang (this package: all, then six)    0.932    0.5 MB   +<1 MB    ~250 µs
+//	FastText (lid.176.ftz, six preferred)     0.985    1.7 MB   +0.15 MB   11 µs (load 18 ms)
+//	FastText, no preferred languages          0.985    1.7 MB   +0.15 MB   11 µs
+//	Whatlang (all, then six)                  0.932    0.5 MB   +<1 MB    690 µs
+//	whatlanggo, all languages                 0.894    0.5 MB   +<1 MB
+//	whatlanggo, whitelist of the six          0.932    0.5 MB   +<1 MB
 //	lingua-go 1.4.0, six, high accuracy       1.000    113 MB   +130 MB   170 µs (load 0.4 s)
 //	lingua-go 1.4.0, six, low accuracy        0.955    6.7 MB   +130 MB   112 µs
 //	lingua-go 1.4.0, all 75, low accuracy     0.924    56 MB    +130 MB   745 µs
 //
-// lingua-go is the most accurate, but it embeds the n-gram models of all 75
-// languages in the binary (the module is 124 MB; a test program linking it
-// is 135 MB) and its high-accuracy mode holds 113 MB of heap for six
-// languages. Speech already comes with the language found by the
-// transcriber, so text identification is a fallback for short segments and
-// plain text: whatlanggo, restricted to the supported languages when the
-// unrestricted guess is not confident, is the default. The numbers were
-// taken with a throwaway program outside this module, so lingua-go is not a
-// dependency of it.
+// The FastText and Whatlang rows were measured on 2026-11-25 with
+//
+//	cd platform && go test -count=1 -v -run 'TestAccuracy' ./langid
+//	cd platform && go test -run '^$' -bench . -count 5 ./langid
+//
+// (accuracy from the test log, the median of five runs for time; the
+// heap is BenchmarkLoad's heap-MB; the binary column is a program calling
+// New against one calling whatlanggo and platform/models only). The
+// machine was shared (load average about 20 on 2 cores), so the times are
+// slower than on an idle one — Whatlang took ~250 µs per text when first
+// measured — but were taken in the same run: FastText is about 60 times
+// faster than Whatlang. The two FastText rows share their misses: two
+// short Portuguese lines taken for Spanish (one with Galician first, which
+// the preference turns into Spanish, not Portuguese). The lingua-go rows
+// were taken earlier with a throwaway program outside this module, so
+// lingua-go is not a dependency: it is the most accurate, but embeds the
+// n-gram models of all 75 languages (the module is 124 MB; a test program
+// linking it is 135 MB), and its high-accuracy mode holds 113 MB of heap
+// for six languages. Speech already comes with the language found by the
+// transcriber, so text identification is a fallback for short segments
+// and plain text.
 package langid
 
 import (
@@ -53,7 +72,8 @@ type Identifier interface {
 // for, in ISO 639-1.
 var Supported = []string{"en", "es", "fr", "de", "pt", "it"}
 
-// Whatlang is the default Identifier, built on whatlanggo.
+// Whatlang is an Identifier built on whatlanggo: New's fallback when the
+// fastText model is not installed.
 type Whatlang struct {
 	prefer whatlanggo.Options
 	// minOutside is the confidence an unrestricted guess outside the

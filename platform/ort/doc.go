@@ -10,8 +10,9 @@
 // package live in subpackages, each a small API over plain Go types (image
 // in, Go values out; no OpenCV): silero (voice activity), blazeface (faces
 // and their keypoints), emotion (facial expression), facemesh (468-point
-// mesh and irises: eye openness, gaze, eye contact), nanodet (COCO objects
-// and people) and ppocr (on-screen text). Sessions take their threads and
+// mesh and irises: eye openness, gaze, eye contact), faceres (age, gender,
+// a descriptor to recognise the same person across shots), nanodet (COCO
+// objects and people) and ppocr (on-screen text). Sessions take their threads and
 // graph optimisation level from Options or the CLIPMESH_ORT_* variables;
 // bench/models measured that one intra-op thread per session, with
 // parallelism across sessions, is best on a 2-core machine.

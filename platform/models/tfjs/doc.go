@@ -12,17 +12,19 @@
 //
 // Supported: the ops of those models — Conv2D, DepthwiseConv2dNative and
 // _FusedConv2D (BiasAdd with Relu, Relu6, Prelu, LeakyRelu, Elu, Sigmoid,
-// Tanh), MaxPool, AvgPool, Add(V2), Mul, Sub, RealDiv, Maximum, Minimum,
-// Relu, Relu6, Sigmoid, Tanh, Elu, LeakyRelu, Prelu, Softmax, Mean, Max,
-// Sum, Pad, PadV2, ConcatV2, Reshape, Transpose, SplitV, ResizeBilinear,
+// Tanh), MatMul and _FusedMatMul (BiasAdd and one activation), MaxPool,
+// AvgPool, Add(V2), Mul, Sub, RealDiv, Maximum, Minimum, Relu, Relu6,
+// Sigmoid, Tanh, Elu, LeakyRelu, Prelu, Softmax, Mean, Max, Sum, Pad,
+// PadV2, ConcatV2, Reshape, Transpose, SplitV, ResizeBilinear,
 // ResizeNearestNeighbor, Identity, and integer shape arithmetic on
 // constants (Add, SparseToDense), which is folded. Weights may be float32,
 // int32, or float16/uint8/uint16-quantised float32. Anything else is an
 // error naming the node and op.
 //
-// The graph keeps TF's NHWC layout and tensor names at its edges;
-// convolutions, pooling and resizing run in NCHW between transposes, which
-// ONNX Runtime's optimiser cancels out. The equivalence with the original
-// is tested in tools/modelconv against a NumPy forward pass of the TF.js
-// graph.
+// The outputs are the model's signature outputs (else the Identity nodes
+// nothing reads), sorted by name. The graph keeps TF's NHWC layout and
+// tensor names at its edges; convolutions, pooling and resizing run in
+// NCHW between transposes, which ONNX Runtime's optimiser cancels out. The
+// equivalence with the original is tested in tools/modelconv against a
+// NumPy forward pass of the TF.js graph.
 package tfjs

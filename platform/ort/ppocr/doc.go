@@ -6,6 +6,7 @@
 //	r, err := ppocr.New(detPath, recPath, keysPath, ort.Options{})
 //	lines, err := r.Read(frame)             // detect + recognise, reading order
 //	lines, err = r.Recognize(frame, boxes)  // recognise known caption areas only
+//	rows := ppocr.MergeRows(lines)          // one line per row of text
 //
 // Boxes are axis-aligned: horizontal text (captions, titles, lower thirds)
 // is what a video frame carries; rotated text is read from its bounding

@@ -356,3 +356,36 @@ func (r *Reader) Close() error {
 	defer r.mu.Unlock()
 	return errors.Join(r.det.Close(), r.rec.Close())
 }
+
+// MergeRows joins the lines of lines (in reading order, as Read returns
+// them) that sit on the same row — DB often splits a caption at a wide
+// space — into one line per row: texts joined by a space, boxes united,
+// scores and confidences averaged weighted by text length.
+func MergeRows(lines []Line) []Line {
+	var out []Line
+	var weights []float32
+	for _, l := range lines {
+		if n := len(out); n > 0 && sameRow(out[n-1].Box, l.Box) {
+			last := &out[n-1]
+			w := float32(max(1, len([]rune(l.Text))))
+			tw := weights[n-1] + w
+			last.BoxScore = (last.BoxScore*weights[n-1] + l.BoxScore*w) / tw
+			last.Confidence = (last.Confidence*weights[n-1] + l.Confidence*w) / tw
+			weights[n-1] = tw
+			last.Box = last.Box.Union(l.Box)
+			last.Text = strings.TrimSpace(last.Text + " " + l.Text)
+			continue
+		}
+		out = append(out, l)
+		weights = append(weights, float32(max(1, len([]rune(l.Text)))))
+	}
+	return out
+}
+
+// sameRow says whether b continues a's row: vertical centres within half
+// the smaller height, and b starting to the right of a's start.
+func sameRow(a, b image.Rectangle) bool {
+	d := (a.Min.Y + a.Max.Y - b.Min.Y - b.Max.Y) / 2
+	h := min(a.Dy(), b.Dy()) / 2
+	return d <= h && d >= -h && b.Min.X >= a.Min.X
+}

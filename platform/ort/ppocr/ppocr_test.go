@@ -150,6 +150,66 @@ func TestBatchedRecognition(t *testing.T) {
 	}
 }
 
+// TestCaptionOverPhoto renders a bordered caption and a title over
+// astronaut.png (python3-skimage) scaled to 1024x1024, and reads both rows.
+func TestCaptionOverPhoto(t *testing.T) {
+	r := newReader(t)
+	out := filepath.Join(t.TempDir(), "caption.png")
+	vf := "scale=1024:1024," +
+		"drawtext=fontfile=" + filepath.Join(filepath.Dir(font), "DejaVuSans-Bold.ttf") + ":text='Mission Control 1998':fontsize=56:fontcolor=yellow:borderw=3:bordercolor=black:x=(w-text_w)/2:y=880," +
+		"drawtext=fontfile=" + font + ":text='live from orbit':fontsize=36:fontcolor=white:x=40:y=40"
+	cmd := exec.CommandContext(t.Context(), "ffmpeg", "-v", "error", "-y", "-i", "/usr/lib/python3/dist-packages/skimage/data/astronaut.png", "-vf", vf, out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, b)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := r.Read(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := ppocr.MergeRows(lines)
+	var got []string
+	for _, l := range rows {
+		t.Logf("%q %v", l.Text, l.Box)
+		got = append(got, l.Text)
+	}
+	want := []string{"live from orbit", "Mission Control 1998"}
+	if len(got) != len(want) {
+		t.Fatalf("rows %q, want %q", got, want)
+	}
+	for i := range want {
+		if c := cer(want[i], got[i]); c > 0.05 {
+			t.Errorf("row %d: %q, want %q (CER %.2f)", i, got[i], want[i], c)
+		}
+	}
+	if b := rows[1].Box; b.Min.Y < 860 || b.Max.Y > 960 {
+		t.Errorf("caption box %v, want around y 880..940", b)
+	}
+}
+
+func TestMergeRows(t *testing.T) {
+	lines := []ppocr.Line{
+		{Text: "a", Box: image.Rect(0, 0, 10, 10), Confidence: 1},
+		{Text: "bc", Box: image.Rect(20, 1, 40, 11), Confidence: 0.5},
+		{Text: "d", Box: image.Rect(0, 30, 10, 40), Confidence: 1},
+	}
+	got := ppocr.MergeRows(lines)
+	if len(got) != 2 || got[0].Text != "a bc" || got[0].Box != image.Rect(0, 0, 40, 11) || got[1].Text != "d" {
+		t.Fatalf("%+v", got)
+	}
+	if c := got[0].Confidence; c < 0.66 || c > 0.67 {
+		t.Errorf("merged confidence %v, want (1*1 + 0.5*2)/3", c)
+	}
+}
+
 func TestBlankImageHasNoText(t *testing.T) {
 	r := newReader(t)
 	img := image.NewRGBA(image.Rect(0, 0, 320, 240))

@@ -282,3 +282,49 @@ func TestSceneMoodIgnoresTheFirstSecond(t *testing.T) {
 		t.Errorf("a short scene takes the second holding its middle: brightness %v", b)
 	}
 }
+
+// With the face mesh and the expression model, eye contact and face
+// emotion come from the sampled detections, and the faces lead the
+// emotions.
+func TestFaceExpressions(t *testing.T) {
+	t.Parallel()
+	req := request()
+	tr := req.Vision.FaceTracks[0]
+	tr.MeshSamples, tr.Detections = 4, 4
+	tr.Samples = []*visionv1.FaceSample{
+		{Seconds: 11.2, EyeContact: true, Emotion: "happy", EmotionProbability: 0.9},
+		{Seconds: 11.7, EyeContact: false, Emotion: "happy", EmotionProbability: 0.7},
+		{Seconds: 12.2, EyeContact: true, Emotion: "neutral", EmotionProbability: 0.8},
+		{Seconds: 13.5, EyeContact: false, Emotion: "surprise", EmotionProbability: 0.6},
+	}
+	tr.Emotions = []*visionv1.EmotionScore{{Label: "happy", Probability: 0.8}, {Label: "neutral", Probability: 0.15}, {Label: "surprise", Probability: 0.05}}
+	f := FromRequest(req)
+	v := f.Engagement.Vision
+	if v.EyeContact[11] != 0.5 || v.EyeContact[12] != 1 || v.EyeContact[13] != 0 || v.EyeContact[14] != 0 {
+		t.Errorf("eye contact = %v", v.EyeContact[10:15])
+	}
+	if v.EmotionIntensity == nil || v.EmotionIntensity[11] != 0.9 || v.EmotionIntensity[12] != 0 || v.EmotionIntensity[13] != 0.6 {
+		t.Errorf("emotion intensity = %v", v.EmotionIntensity)
+	}
+	tl, err := engagement.Score(f.Engagement, engagement.DefaultWeights())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl.Missing) != 0 {
+		t.Errorf("missing = %v, want every factor used", tl.Missing)
+	}
+	if f.Scenes[1].Faces == nil || f.Scenes[1].Faces.Happy != 0.8 || f.Scenes[0].Faces != nil {
+		t.Errorf("scene faces = %+v, %+v", f.Scenes[0].Faces, f.Scenes[1].Faces)
+	}
+	vs := mood.InferAll(f.Scenes)
+	if vs[1].Mood != mood.Joyful {
+		t.Errorf("a bright, colourful scene of happy faces is %s", vs[1].Mood)
+	}
+	si := f.Summary
+	si.Engagement = tl.Scores()
+	res := &analyticsv1.FuseResponse{Engagement: tl.Scores(), Moods: Moods(vs)}
+	d := Detailed(DetailedInput{Video: req.GetVideo(), Request: req, Fused: res, Summary: summary.Compute(si), Fusion: f})
+	if e := d.GetEmotions(); e.GetSource() != "faces" || e.GetDominant() != "happy" || math.Abs(e.GetDistribution()["happy"]-0.8) > 1e-9 || !e.GetText().GetAvailable() {
+		t.Errorf("emotions = %v", e)
+	}
+}

@@ -11,13 +11,17 @@
 //     onset_strength → excitement; the loud-burst, loudness-jump and
 //     applause/laughter events → audio events.
 //   - Vision (when it has per-second stats): motion_energy → motion; faces
-//     and largest_face_fraction → faces and face size, and the face tracks'
-//     eyes_visible_fraction (both eyes inside a frontal box) → eye contact,
-//     only when the face detector ran (its producer is not a fallback);
-//     the scene starts after the first → cut rhythm; per second
+//     and largest_face_fraction → faces and face size, only when the face
+//     detector ran (its producer is not a fallback); eye contact per second
+//     is the share of a face's sampled detections the face mesh saw looking
+//     at the camera (the highest over the faces), or, for a track without
+//     mesh samples, its eyes_visible_fraction (both eye keypoints inside a
+//     frontal box) over its range; face emotion per second is the highest
+//     probability of a non-neutral expression among the sampled detections
+//     (missing when no detection carries an expression); the scene starts
+//     after the first → cut rhythm; per second
 //     (clamp(log10(1+sharpness)/3) + clamp(contrast/0.3) +
-//     clamp(colorfulness/100)) / 3 → visual quality. Vision reports no
-//     facial emotions, so face_emotion stays missing.
+//     clamp(colorfulness/100)) / 3 → visual quality.
 //   - Transcript: the words (segments without word times spread their
 //     words evenly) → speech rate (and speech presence without audio); the
 //     segments are the sentences moments align to.
@@ -35,6 +39,16 @@
 // colourful"), motion 1 − e^(−√energy / 0.05) (√energy is the RMS flow
 // speed in frame widths per second: a subject crossing a small part of the
 // frame is ~0.02, a fast pan 0.3 or more), and audio energy
-// mood.EnergyFromLUFS of the energy-mean RMS level of the scene's seconds.
-// Vision measures no colour temperature, so warmth is never evidence.
+// mood.EnergyFromLUFS of the energy-mean RMS level of the scene's seconds,
+// and the faces' emotions the mean expression probabilities of the face
+// tracks overlapping the scene, weighted by their detections (disgust counts
+// with anger as tension). Vision measures no colour temperature, so warmth
+// is never evidence.
+//
+// # Emotions
+//
+// The detailed emotions come from the faces (the same weighted mean over
+// every track), the words (nlp's whole-text distribution) and the scene
+// moods (weighted by scene length); the dominant one is the first source
+// available in that order.
 package adapter

@@ -220,12 +220,8 @@ func visionInput(v *visionv1.VisionResult) *engagement.Vision {
 		}
 	}
 	if faces {
-		for _, t := range v.GetFaceTracks() {
-			lo, hi := t.GetRange().GetStartSeconds(), t.GetRange().GetEndSeconds()
-			for i := max(int(math.Floor(lo)), 0); i < n && float64(i) <= hi; i++ {
-				in.EyeContact[i] = math.Max(in.EyeContact[i], t.GetEyesVisibleFraction())
-			}
-		}
+		in.EyeContact = eyeContact(v.GetFaceTracks(), n)
+		in.EmotionIntensity = emotionIntensity(v.GetFaceTracks(), n)
 	}
 	for i, s := range v.GetScenes() {
 		if i > 0 {
@@ -233,6 +229,86 @@ func visionInput(v *visionv1.VisionResult) *engagement.Vision {
 		}
 	}
 	return in
+}
+
+// eyeContact is, per second, the share of a face's sampled detections
+// looking at the camera (the face mesh's verdict), the highest over the
+// faces. Without the face mesh, a track's eyes-visible fraction (both eye
+// keypoints inside a frontal box) stands in over its whole range.
+func eyeContact(tracks []*visionv1.FaceTrack, n int) []float64 {
+	out := make([]float64, n)
+	for _, t := range tracks {
+		if t.GetMeshSamples() > 0 && len(t.GetSamples()) > 0 {
+			hits, total := make([]float64, n), make([]float64, n)
+			for _, sm := range t.GetSamples() {
+				if i := index(sm.GetSeconds(), n); i >= 0 {
+					total[i]++
+					if sm.GetEyeContact() {
+						hits[i]++
+					}
+				}
+			}
+			for i := range out {
+				if total[i] > 0 {
+					out[i] = math.Max(out[i], hits[i]/total[i])
+				}
+			}
+			continue
+		}
+		lo, hi := t.GetRange().GetStartSeconds(), t.GetRange().GetEndSeconds()
+		for i := max(int(math.Floor(lo)), 0); i < n && float64(i) <= hi; i++ {
+			out[i] = math.Max(out[i], t.GetEyesVisibleFraction())
+		}
+	}
+	return out
+}
+
+// emotionIntensity is, per second, the highest probability of a
+// non-neutral expression among the sampled detections; nil (the factor
+// is missing) when no detection carries an expression, as when the
+// expression model did not run.
+func emotionIntensity(tracks []*visionv1.FaceTrack, n int) []float64 {
+	out := make([]float64, n)
+	seen := false
+	for _, t := range tracks {
+		for _, sm := range t.GetSamples() {
+			if sm.GetEmotion() == "" {
+				continue
+			}
+			seen = true
+			if i := index(sm.GetSeconds(), n); i >= 0 && sm.GetEmotion() != "neutral" {
+				out[i] = math.Max(out[i], clamp01(sm.GetEmotionProbability()))
+			}
+		}
+	}
+	if !seen {
+		return nil
+	}
+	return out
+}
+
+// FaceEmotions returns the mean expression probabilities of the tracks
+// (weighted by their detections) and whether any track had them.
+func FaceEmotions(tracks []*visionv1.FaceTrack) (map[string]float64, bool) {
+	sum := map[string]float64{}
+	weight := 0.0
+	for _, t := range tracks {
+		if len(t.GetEmotions()) == 0 {
+			continue
+		}
+		w := float64(max(t.GetDetections(), 1))
+		for _, e := range t.GetEmotions() {
+			sum[strings.ToLower(e.GetLabel())] += w * e.GetProbability()
+		}
+		weight += w
+	}
+	if weight == 0 {
+		return nil, false
+	}
+	for k := range sum {
+		sum[k] /= weight
+	}
+	return sum, true
 }
 
 // FrameQuality is the per-second visual quality of the package
@@ -350,6 +426,17 @@ func scenes(v *visionv1.VisionResult, a *audiov1.AudioResult, dur float64) []moo
 			sc.Brightness = mood.Value(clamp01(mean(bright)))
 			sc.Saturation = mood.Value(clamp01(mean(color) / 110))
 			sc.Motion = mood.Value(1 - math.Exp(-math.Sqrt(math.Max(mean(energy), 0))/motionScale))
+		}
+		var tracks []*visionv1.FaceTrack
+		for _, t := range v.GetFaceTracks() {
+			r := t.GetRange()
+			if r.GetStartSeconds() < sp.hi && r.GetEndSeconds() >= sp.lo {
+				tracks = append(tracks, t)
+			}
+		}
+		if e, ok := FaceEmotions(tracks); ok {
+			sc.Faces = &mood.Emotions{Happy: e["happy"], Sad: e["sad"], Angry: e["angry"] + e["disgust"],
+				Fear: e["fear"], Surprise: e["surprise"], Neutral: e["neutral"]}
 		}
 		power, k := 0.0, 0
 		for _, s := range audio {

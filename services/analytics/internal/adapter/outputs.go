@@ -201,7 +201,7 @@ func Detailed(in DetailedInput) *analyticsv1.GetDetailedResponse {
 	} else {
 		d.Missing = append(d.Missing, "quality")
 	}
-	d.Emotions = emotions(in.Request.GetText(), res.GetMoods())
+	d.Emotions = emotions(in.Request.GetVision(), in.Request.GetText(), res.GetMoods())
 	d.Topics = Topics(in.Fusion.Summary.Topics)
 	if in.Fusion.Summary.Topics == nil {
 		d.Missing = append(d.Missing, "topics")
@@ -232,14 +232,26 @@ func EmotionName(e nlpv1.Emotion) string {
 	return strings.ToLower(strings.TrimPrefix(e.String(), "EMOTION_"))
 }
 
-// emotions builds the emotion details: faces (vision has no facial
-// emotions yet), text (the nlp distribution) and the visual mood (scene
-// moods weighted by length); dominant is the first available.
-func emotions(tx *nlpv1.AnalyzeTextResponse, moods []*analyticsv1.SceneMood) *analyticsv1.EmotionDetails {
+// emotions builds the emotion details: faces (the tracks' mean expression
+// probabilities, weighted by detections), text (the nlp distribution) and
+// the visual mood (scene moods weighted by length); dominant is the first
+// available.
+func emotions(v *visionv1.VisionResult, tx *nlpv1.AnalyzeTextResponse, moods []*analyticsv1.SceneMood) *analyticsv1.EmotionDetails {
 	e := &analyticsv1.EmotionDetails{
-		Faces: &analyticsv1.EmotionSource{Reason: "the vision service reports no facial emotions"},
+		Faces: &analyticsv1.EmotionSource{Reason: "no face with an expression was seen (or the expression model did not run)"},
 		Text:  &analyticsv1.EmotionSource{Reason: "no text analysis"},
 		Mood:  &analyticsv1.EmotionSource{Reason: "no scene mood"},
+	}
+	if v == nil {
+		e.Faces.Reason = "no vision result"
+	} else if dist, ok := FaceEmotions(v.GetFaceTracks()); ok {
+		total := 0.0
+		for _, p := range dist {
+			total += p
+		}
+		if total > 0 {
+			e.Faces = &analyticsv1.EmotionSource{Available: true, Distribution: normalise(dist, total), Dominant: dominant(dist)}
+		}
 	}
 	if tx != nil {
 		dist := map[string]float64{}

@@ -450,10 +450,15 @@ func (s *Store) Append(ctx context.Context, c Caller, id string, base int64, op 
 		if err != nil {
 			return fmt.Errorf("projects: append: %w", err)
 		}
-		_, role, err := s.get(ctx, tx, c, id)
-		if err != nil {
-			return err
+		// The project exists in the caller's tenant (the UPDATE found it);
+		// only the member role is left to read.
+		var member string
+		err = tx.QueryRowContext(ctx, `SELECT role FROM collab_members WHERE project_id = $1 AND subject = $2`,
+			id, c.Subject).Scan(&member)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("projects: role in %s: %w", id, err)
 		}
+		role := EffectiveRole(c, Role(member))
 		if err := s.catchUp(ctx, tx, cache, id, seq-1); err != nil {
 			return err
 		}

@@ -196,10 +196,14 @@ func (s *Server) onPresence(p *collabv1.PresenceChanged) {
 	}
 }
 
-// presenceList is the presence response with everyone online in project.
-func (s *Server) presenceList(project string) *collabv1.SessionResponse {
+// presenceList is the presence response with everyone online in project,
+// self included even before its own announcement has come back from NATS.
+func (s *Server) presenceList(project string, self *session) *collabv1.SessionResponse {
 	pl := presencePayload{ProjectID: project, Full: true, Online: []presenceJSON{}}
 	s.mu.Lock()
+	if p := self.presence; p != nil && p.GetProjectId() == project && s.presence[project][p.GetSessionId()] == nil {
+		pl.Online = append(pl.Online, toPresenceJSON(p))
+	}
 	for _, e := range s.presence[project] {
 		pl.Online = append(pl.Online, toPresenceJSON(e.p))
 	}

@@ -269,7 +269,7 @@ func (ss *session) sendLoop(ctx context.Context) error {
 				}
 				presenceOn = it.presence
 				if err == nil && presenceOn {
-					err = ss.stream.Send(ss.srv.presenceList(it.join.ProjectID))
+					err = ss.stream.Send(ss.srv.presenceList(it.join.ProjectID, ss))
 				}
 				if err == nil {
 					lastSent, err = ss.fill(ctx, lastSent, -1)
@@ -436,9 +436,10 @@ func (ss *session) join(ctx context.Context, req *collabv1.SessionRequest) {
 	// is skipped by the sender, and read back from the log by the join.
 	ss.project, ss.role = id, string(role)
 	ss.srv.addSession(id, ss)
+	// Announced first, so that the sender's presence list has it.
+	ss.srv.joinPresence(ctx, ss)
 	ss.push(item{join: &joinedPayload{ProjectID: id, Role: string(role), Sequence: p.LastSeq, SessionID: ss.id, User: ss.caller.Subject},
 		from: from, snapshot: opts.Snapshot, presence: opts.Presence})
-	ss.srv.joinPresence(ctx, ss)
 }
 
 // edit appends the doc.Op in payload_json, made on the log up to

@@ -23,6 +23,7 @@ import (
 
 	analyticsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/analytics/v1"
 	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
+	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
 	nlpv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/nlp/v1"
 	transcribev1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/transcribe/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
@@ -317,8 +318,9 @@ func mean(xs []float64) float64 {
 
 // TestAnalyticsFigures checks figures whose order is known by construction,
 // on the real audio and vision services: a clean tone's SNR and audio
-// quality score above the same tone under noise, and the moving, colourful
-// testsrc2 opening of cuts.mp4 not called calm.
+// quality score above the same tone under noise, the faces leading the
+// emotions of a video of a face, and the moving, colourful testsrc2 opening
+// of cuts.mp4 not called calm.
 func TestAnalyticsFigures(t *testing.T) {
 	needBinary(t)
 	t.Parallel()
@@ -456,4 +458,73 @@ func TestServeRefusesInvalidWeights(t *testing.T) {
 	if msg := p.stderr.String(); !strings.Contains(msg, "CLIPMESH_ANALYTICS_WEIGHTS") || !strings.Contains(msg, "loudnes") {
 		t.Errorf("the refusal does not name the variable and the key \"loudnes\":\n%s", msg)
 	}
+}
+
+// TestAnalyticsJob runs a whole job on engagement.mp4: the detailed
+// analytics are refused, naming the job's state, until the pipeline has
+// fused its results, then name the job, and the job's own result carries
+// the same ranking.
+func TestAnalyticsJob(t *testing.T) {
+	needBinary(t)
+	t.Parallel()
+	path := fixtures.MustPath(t, fixtures.Engagement)
+	s := startServe(t, t.TempDir(), serveOptions{})
+	code, _, body := upload(t, s.URL, "", path)
+	if code != http.StatusCreated {
+		t.Fatalf("POST /v1/videos: status %d; body: %s", code, body)
+	}
+	var up videosv1.UploadResponse
+	decode(t, "POST /v1/videos", body, &up)
+	id := up.GetVideo().GetId()
+	code, body = call(t, http.MethodPost, s.URL+"/v1/jobs", "", map[string]any{"videoId": id})
+	if code != http.StatusOK {
+		t.Fatalf("POST /v1/jobs: status %d; body: %s", code, body)
+	}
+	var sub jobsv1.AnalyzeResponse
+	decode(t, "POST /v1/jobs", body, &sub)
+	jobID := sub.GetJob().GetId()
+
+	// The pipeline fuses after vision, audio, transcribe and nlp: seconds
+	// from now.
+	detailedURL := s.URL + "/v1/analytics/detailed?videoId=" + id
+	code, body = call(t, http.MethodGet, detailedURL, "", nil)
+	if e := wantError(t, "GET detailed while the job runs", body); code != http.StatusBadRequest ||
+		!strings.Contains(e.Message, jobID) || !strings.Contains(e.Message, "not finished") {
+		t.Errorf("GET detailed while the job runs: %d %s, want 400 naming job %s and its state", code, body, jobID)
+	}
+
+	deadline := time.Now().Add(5 * time.Minute)
+	var job *jobsv1.Job
+	for {
+		var res jobsv1.GetJobResponse
+		decode(t, "GET /v1/jobs/"+jobID, get(t, s.URL+"/v1/jobs/"+jobID, "", http.StatusOK), &res)
+		if job = res.GetJob(); terminal(job.GetState()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s still %s after 5 min", jobID, job.GetState())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for _, st := range job.GetStages() {
+		if st.GetName() == "analytics" && st.GetState() != jobsv1.StageState_STAGE_STATE_DONE {
+			t.Fatalf("analytics stage %s: %s", st.GetState(), st.GetReason())
+		}
+	}
+	fused := job.GetResult().GetAnalytics()
+	if len(fused.GetMoments()) == 0 || fused.GetJobId() != jobID {
+		t.Fatalf("job result analytics: %d moments, job %q", len(fused.GetMoments()), fused.GetJobId())
+	}
+	lo, hi := fixtures.EngagementActiveStart, fixtures.EngagementActiveEnd
+	best := fused.GetMoments()[0].GetRange()
+	if overlap := math.Min(best.GetEndSeconds(), hi) - math.Max(best.GetStartSeconds(), lo); overlap < 0.8*(best.GetEndSeconds()-best.GetStartSeconds()) {
+		t.Errorf("the job's best moment %v is not inside the active part [%v, %v)", best, lo, hi)
+	}
+	var d analyticsv1.GetDetailedResponse
+	decode(t, "GET detailed after the job", get(t, detailedURL, "", http.StatusOK), &d)
+	if d.GetJobId() != jobID || d.GetEngagement().GetAvg() <= 0 || len(d.GetModalities()) != 4 {
+		t.Errorf("detailed after the job: job %q, avg %v, modalities %v", d.GetJobId(), d.GetEngagement().GetAvg(), d.GetModalities())
+	}
+	t.Logf("job %s: best moment [%.2f, %.2f) score %.3f; factors %v", jobID, best.GetStartSeconds(), best.GetEndSeconds(),
+		fused.GetMoments()[0].GetScore(), fused.GetFactors())
 }

@@ -401,6 +401,19 @@ func throughput(ctx context.Context, urls [2]string, key string, w int, dur time
 	if err := setup.Write(ctx, websocket.MessageText, b); err != nil {
 		return 0, err
 	}
+	for { // the clip exists before anyone edits it
+		_, data, err := setup.Read(ctx)
+		if err != nil {
+			return 0, err
+		}
+		var f frame
+		if json.Unmarshal(data, &f) == nil && f.Kind == "operation" {
+			break
+		}
+		if f.Kind == "error" {
+			return 0, fmt.Errorf("add_clip: %s", f.Error)
+		}
+	}
 	var total atomic.Int64
 	stop := time.Now().Add(dur)
 	errs := make(chan error, w)

@@ -12,7 +12,7 @@ func BenchmarkIdentify(b *testing.B) {
 	for _, e := range []struct {
 		name string
 		id   Identifier
-	}{{"whatlang", NewWhatlang(nil)}, {"fasttext", fastTextFor(b, nil)}} {
+	}{{"whatlang", NewWhatlang(nil)}, {"fasttext", fastTextFor(b, nil)}, {"fasttext-all", fastTextFor(b, []string{})}} {
 		b.Run(e.name, func(b *testing.B) {
 			i := 0
 			for b.Loop() {

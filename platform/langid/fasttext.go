@@ -29,6 +29,10 @@ func NewFastText(path string, prefer []string) (*FastText, error) {
 	if err != nil {
 		return nil, fmt.Errorf("langid: %w", err)
 	}
+	return &FastText{model: m, prefer: preferSet(prefer)}, nil
+}
+
+func preferSet(prefer []string) map[string]bool {
 	if prefer == nil {
 		prefer = Supported
 	}
@@ -36,7 +40,7 @@ func NewFastText(path string, prefer []string) (*FastText, error) {
 	for _, code := range prefer {
 		p[code] = true
 	}
-	return &FastText{model: m, prefer: p}, nil
+	return p
 }
 
 // Engine implements Identifier.

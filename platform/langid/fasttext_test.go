@@ -14,24 +14,44 @@ import (
 // modelPath is lid-176 in the models cache (`clipmesh models fetch`).
 func modelPath(t testing.TB) string {
 	t.Helper()
-	dir, err := models.Dir("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := models.Path(dir, ModelName)
+	p, err := findModel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
+func findModel() (string, error) {
+	dir, err := models.Dir("")
+	if err != nil {
+		return "", err
+	}
+	return models.Path(dir, ModelName)
+}
+
+// loaded is lid-176, loaded once for the package's tests (the model is
+// read-only).
+var loaded struct {
+	once sync.Once
+	id   *FastText
+	err  error
+}
+
+// fastTextFor returns a FastText preferring prefer, on the shared model.
 func fastTextFor(t testing.TB, prefer []string) *FastText {
 	t.Helper()
-	id, err := NewFastText(modelPath(t), prefer)
-	if err != nil {
-		t.Fatal(err)
+	loaded.once.Do(func() {
+		p, err := findModel()
+		if err != nil {
+			loaded.err = err
+			return
+		}
+		loaded.id, loaded.err = NewFastText(p, nil)
+	})
+	if loaded.err != nil {
+		t.Fatal(loaded.err)
 	}
-	return id
+	return &FastText{model: loaded.id.model, prefer: preferSet(prefer)}
 }
 
 func TestNewUsesFastText(t *testing.T) {
@@ -50,11 +70,20 @@ func TestNewUsesFastText(t *testing.T) {
 // languages (whatlanggo), and says so in Engine and Err.
 func TestFallback(t *testing.T) {
 	t.Parallel()
-	corrupt := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(corrupt, ModelName), 0o755); err != nil {
+	man, err := models.Load()
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(corrupt, ModelName, filepath.Base(modelPath(t))), []byte("not a model"), 0o644); err != nil {
+	e, ok := man.Entry(ModelName)
+	if !ok {
+		t.Fatalf("no %s in the manifest", ModelName)
+	}
+	corrupt := t.TempDir()
+	p := models.FilePath(corrupt, e, e.MainFile())
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {

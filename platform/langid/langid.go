@@ -15,31 +15,34 @@
 // # Measurements (testdata/short.tsv: 132 sentences of 3-12 words, 22
 // each of en, es, fr, de, pt, it, written for clipmesh)
 //
-//	engine                                   accuracy  heap     binary    per text
-//	FastText (lid.176.ftz, six preferred)     0.985    1.7 MB   +0.15 MB   11 µs (load 18 ms)
-//	FastText, no preferred languages          0.985    1.7 MB   +0.15 MB   11 µs
-//	Whatlang (all, then six)                  0.932    0.5 MB   +<1 MB    690 µs
-//	whatlanggo, all languages                 0.894    0.5 MB   +<1 MB
-//	whatlanggo, whitelist of the six          0.932    0.5 MB   +<1 MB
-//	lingua-go 1.4.0, six, high accuracy       1.000    113 MB   +130 MB   170 µs (load 0.4 s)
-//	lingua-go 1.4.0, six, low accuracy        0.955    6.7 MB   +130 MB   112 µs
-//	lingua-go 1.4.0, all 75, low accuracy     0.924    56 MB    +130 MB   745 µs
+//	engine                                  accuracy  heap     binary     per text
+//	FastText (lid.176.ftz, six preferred)    0.985    1.7 MB   +0.15 MB    12 µs (8-22), load 18 ms
+//	FastText, no preferred languages         0.985    1.7 MB   +0.15 MB    17 µs (15-27)
+//	Whatlang (all, then six)                 0.932    0.5 MB*  +<1 MB*    690 µs (390-980)
+//	whatlanggo, all languages *              0.894    0.5 MB   +<1 MB     216 µs
+//	whatlanggo, whitelist of the six *       0.932    0.5 MB   +<1 MB      51 µs
+//	lingua-go 1.4.0, six, high accuracy *    1.000    113 MB   +130 MB    170 µs, load 0.4 s
+//	lingua-go 1.4.0, six, low accuracy *     0.955    6.7 MB   +130 MB    112 µs
+//	lingua-go 1.4.0, all 75, low accuracy *  0.924    56 MB    +130 MB    745 µs
 //
 // The FastText and Whatlang rows were measured on 2026-11-25 with
 //
-//	cd platform && go test -count=1 -v -run 'TestAccuracy' ./langid
+//	cd platform && go test -count=1 -v -run TestAccuracy ./langid
 //	cd platform && go test -run '^$' -bench . -count 5 ./langid
 //
-// (accuracy from the test log, the median of five runs for time; the
-// heap is BenchmarkLoad's heap-MB; the binary column is a program calling
-// New against one calling whatlanggo and platform/models only). The
-// machine was shared (load average about 20 on 2 cores), so the times are
-// slower than on an idle one — Whatlang took ~250 µs per text when first
-// measured — but were taken in the same run: FastText is about 60 times
-// faster than Whatlang. The two FastText rows share their misses: two
-// short Portuguese lines taken for Spanish (one with Galician first, which
-// the preference turns into Spanish, not Portuguese). The lingua-go rows
-// were taken earlier with a throwaway program outside this module, so
+// Accuracy is from the test log; time per text is the median (and range)
+// of BenchmarkIdentify over two such runs (one for the no-preference row), heap is BenchmarkLoad's heap-MB, and
+// binary compares a program calling New with one calling only whatlanggo
+// and platform/models (which the services link anyway). The machine was
+// shared (load average about 20 on 2 cores), so the times are slower and
+// noisier than on an idle one, but the engines were timed in the same runs:
+// FastText is about 50 times faster than Whatlang (the no-preference row
+// does no more work than the one above it; their difference is noise).
+// Values marked * were measured earlier on an idle machine (Whatlang then
+// took ~250 µs per text). Both FastText rows miss the same two short
+// Portuguese lines (one has Galician first, which the preference turns
+// into Spanish, not Portuguese; the other Spanish first). The lingua-go
+// rows were taken with a throwaway program outside this module, so
 // lingua-go is not a dependency: it is the most accurate, but embeds the
 // n-gram models of all 75 languages (the module is 124 MB; a test program
 // linking it is 135 MB), and its high-accuracy mode holds 113 MB of heap

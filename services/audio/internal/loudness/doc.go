@@ -15,7 +15,10 @@
 //     and 20 LU below their mean, 95th minus 10th percentile.
 //   - True peak: 4x oversampling through a 48-tap polyphase FIR (BS.1770-4
 //     Annex 2's structure; our own Kaiser-windowed sinc), maximum of the
-//     interpolated and the original samples.
+//     interpolated and the original samples, per channel. A 32-sample chunk
+//     whose samples (and the previous chunk's) are too small for any
+//     interpolated value to beat the peak so far skips the filter: exact,
+//     and most of the signal once the loudest passage has been met.
 //   - Dynamic range: the 95th minus the 5th percentile of short-term
 //     loudness above the absolute gate (how far loud passages stand above
 //     quiet ones, in LU); the crest factor (true peak over RMS) is reported

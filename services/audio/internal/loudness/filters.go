@@ -117,39 +117,44 @@ type peakMeter struct {
 	pos        int
 	samplePeak float64
 	truePeak   float64
+	// lastMax bounds the magnitudes in hist: the largest of the last
+	// chunk write saw.
+	lastMax float64
 }
 
 func newPeakMeter() peakMeter { return peakMeter{pos: tpTaps - 1} }
 
 func (p *peakMeter) write(block []float32) {
-	// An interpolated sample is a weighted sum of tpTaps/tpPhases inputs,
-	// so it cannot exceed tpGain times the largest of them: while that
-	// bound stays under the true peak so far, the block only feeds the
-	// history (most blocks, once the loudest passage has been met).
-	var bmax float64
-	for _, s := range block {
-		bmax = math.Max(bmax, math.Abs(float64(s)))
-	}
-	if tpGain*math.Max(bmax, p.histMax()) <= p.truePeak {
-		p.samplePeak = math.Max(p.samplePeak, bmax)
-		for _, s := range block {
-			p.pos = (p.pos + 1) % tpTaps
-			p.hist[p.pos] = float64(s)
+	// An interpolated sample is a weighted sum of the last tpTaps inputs,
+	// so it cannot exceed tpGain times the largest of them: a chunk whose
+	// samples, and the previous chunk's (its history), stay under
+	// truePeak/tpGain only feeds the history. Chunks are short so a
+	// drum hit does not force the filter on a whole block.
+	const chunk = 32 // ≥ tpTaps: the previous chunk covers the history
+	for i := 0; i < len(block); i += chunk {
+		c := block[i:min(len(block), i+chunk)]
+		var cmax float64
+		for _, s := range c {
+			cmax = math.Max(cmax, math.Abs(float64(s)))
 		}
-		return
+		if tpGain*math.Max(cmax, p.lastMax) <= p.truePeak {
+			p.samplePeak = math.Max(p.samplePeak, cmax)
+			for _, s := range c {
+				p.pos = (p.pos + 1) % tpTaps
+				p.hist[p.pos] = float64(s)
+			}
+		} else {
+			for _, s := range c {
+				p.write1(float64(s))
+			}
+		}
+		if len(c) >= tpTaps {
+			p.lastMax = cmax
+		} else {
+			// A short chunk leaves older samples in the history.
+			p.lastMax = math.Max(cmax, p.lastMax)
+		}
 	}
-	for _, s := range block {
-		p.write1(float64(s))
-	}
-}
-
-// histMax is the largest magnitude in the history.
-func (p *peakMeter) histMax() float64 {
-	var m float64
-	for _, v := range p.hist {
-		m = math.Max(m, math.Abs(v))
-	}
-	return m
 }
 
 func (p *peakMeter) write1(x float64) {

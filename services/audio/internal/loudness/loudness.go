@@ -60,8 +60,9 @@ type Meter struct {
 	weights []float64 // BS.1770 channel weights G_i
 	k       [][2]biquad
 	peaks   []peakMeter
-	kSum    float64 // weighted K-weighted energy of the current sub-block
-	rawSum  float64 // unweighted energy (mean over channels) of the current sub-block
+	chBuf   [][]float32 // one channel of a block, for its peak meter
+	kSum    float64     // weighted K-weighted energy of the current sub-block
+	rawSum  float64     // unweighted energy (mean over channels) of the current sub-block
 	subN    int
 	kSubs   []float64 // weighted mean K-weighted square per sub-block
 	rawSubs []float64 // mean unweighted square per sub-block
@@ -105,7 +106,7 @@ func NewChannels(sampleRate, channels int) (*Meter, error) {
 	if w == nil {
 		return nil, fmt.Errorf("loudness: %d channels: want 1, 2 or 6 (5.1)", channels)
 	}
-	m := &Meter{sr: sampleRate, sub: int(math.Round(float64(sampleRate) / 10)), weights: w}
+	m := &Meter{sr: sampleRate, sub: int(math.Round(float64(sampleRate) / 10)), weights: w, chBuf: make([][]float32, channels)}
 	k1, k2 := kWeighting(float64(sampleRate))
 	for range channels {
 		m.k = append(m.k, [2]biquad{k1, k2})
@@ -132,11 +133,21 @@ func (m *Meter) Write(block []float32) {
 		return
 	}
 	inv := 1 / float64(nch)
+	frames := len(block) / nch
+	for c := range nch { // peaks per channel, deinterleaved so they can skip
+		if cap(m.chBuf[c]) < frames {
+			m.chBuf[c] = make([]float32, frames)
+		}
+		buf := m.chBuf[c][:frames]
+		for f := range frames {
+			buf[f] = block[f*nch+c]
+		}
+		m.peaks[c].write(buf)
+	}
 	for f := 0; f+nch <= len(block); f += nch {
 		var kz, raw float64
 		for c := range nch {
 			x := float64(block[f+c])
-			m.peaks[c].write1(x)
 			k := &m.k[c]
 			y := k[1].step(k[0].step(x))
 			kz += m.weights[c] * y * y

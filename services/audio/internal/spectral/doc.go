@@ -7,7 +7,9 @@
 // 23 ms, the usual music-information-retrieval setting) it reports RMS,
 // zero-crossing rate, spectral centroid, bandwidth, 85% rolloff, flatness and
 // flux, the dominant frequency (peak bin refined by parabolic interpolation),
-// a YIN pitch (f0) estimate for speech, and the frame's power in Slaney-style
+// a YIN pitch (f0) estimate for speech (on a 2× decimated copy of the frame
+// when the rate allows: f0 lies far below the halved Nyquist frequency, and
+// every FFT halves), and the frame's power in Slaney-style
 // mel bands (the same filterbank as librosa's default, so figures compare).
 // Frames are centred: frame k is centred on sample k*hop, as librosa's
 // center=True, so frame times line up with sample times.

@@ -518,22 +518,6 @@ func (s *Store) Document(ctx context.Context, id string, upTo int64) (*doc.Docum
 	return cache.log.At(upTo)
 }
 
-// CanUndo returns how many of subject's changes to project id, up to
-// sequence upTo, can be undone and redone.
-func (s *Store) CanUndo(ctx context.Context, id string, upTo int64, subject string) (undo, redo int, err error) {
-	if _, err := s.Document(ctx, id, upTo); err != nil {
-		return 0, 0, err
-	}
-	cache := s.cacheFor(id)
-	cache.mu.Lock()
-	defer cache.mu.Unlock()
-	if cache.log == nil {
-		return 0, 0, nil
-	}
-	undo, redo = cache.log.CanUndo(subject)
-	return undo, redo, nil
-}
-
 // History returns up to limit operations of project id before sequence
 // `before` (0: from the newest), newest first: only author's when author is
 // set, and only those about clip when clip is set. It does not check the

@@ -166,7 +166,7 @@ func (ss *session) document(ctx context.Context, req *collabv1.SessionRequest) {
 		ss.fail(ActionDocument, CodeStaleSequence, "", fmt.Sprintf("sequence %d is not one of the project's (it is at %d)", at, p.LastSeq))
 		return
 	}
-	resp, err := ss.documentResponse(ctx, KindDocument, at)
+	resp, err := ss.documentResponse(ctx, KindDocument, ss.project, at)
 	if err != nil {
 		code, reason := ss.reason(ctx, err)
 		ss.fail(ActionDocument, code, "", reason)
@@ -175,8 +175,10 @@ func (ss *session) document(ctx context.Context, req *collabv1.SessionRequest) {
 	ss.push(item{resp: resp})
 }
 
-func (ss *session) documentResponse(ctx context.Context, kind string, at int64) (*collabv1.SessionResponse, error) {
-	d, err := ss.srv.Projects.Document(ctx, ss.project, at)
+// documentResponse is project's document at sequence at, as a response of
+// kind (document or snapshot).
+func (ss *session) documentResponse(ctx context.Context, kind, project string, at int64) (*collabv1.SessionResponse, error) {
+	d, err := ss.srv.Projects.Document(ctx, project, at)
 	if err != nil {
 		return nil, err
 	}
@@ -190,13 +192,9 @@ func (ss *session) documentResponse(ctx context.Context, kind string, at int64) 
 // sendSnapshot sends the joined project's document at sequence at, from
 // the sender.
 func (ss *session) sendSnapshot(ctx context.Context, at int64) error {
-	d, err := ss.srv.Projects.Document(ctx, ss.joinedToSend, at)
+	resp, err := ss.documentResponse(ctx, KindSnapshot, ss.joinedToSend, at)
 	if err != nil {
 		return ss.srv.toStatus(ctx, err)
 	}
-	b, err := json.Marshal(d)
-	if err != nil {
-		return ss.srv.toStatus(ctx, err)
-	}
-	return ss.stream.Send(&collabv1.SessionResponse{Kind: KindSnapshot, Sequence: at, PayloadJson: string(b)})
+	return ss.stream.Send(resp)
 }

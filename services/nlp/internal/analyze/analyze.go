@@ -191,7 +191,7 @@ func New(modelsDir string, wn *topics.Expander) (*Analyzer, error) {
 		return nil, err
 	}
 	return &Analyzer{Sentiment: sa, SentimentErr: serr, Emotions: emo, Taxonomy: tax, Expander: wn,
-		LangID: langid.NewWhatlang(nil), Limits: DefaultLimits, cache: &labelCache{}}, nil
+		LangID: langid.New(modelsDir, nil), Limits: DefaultLimits, cache: &labelCache{}}, nil
 }
 
 var langRE = regexp.MustCompile(`^[a-z]{2,3}$`)

@@ -170,6 +170,9 @@ type Options struct {
 	// Progress, if set, is called with the fraction of the audio done, in
 	// [0, 1]; it may be called from several goroutines, never concurrently.
 	Progress func(done float64)
+	// Translate asks for English text whatever the language spoken;
+	// engines that only recognize English ignore it.
+	Translate bool
 	// Speech, when not nil, are the speech regions [start, end] in seconds
 	// found by a voice-activity detector, in order: the engine cuts the
 	// audio into chunks only in the pauses between them (so no chunk

@@ -197,7 +197,7 @@ func (s *Server) transcribe(ctx context.Context, req *transcribev1.TranscribeReq
 	case err != nil:
 		return nil, err
 	default:
-		t, err = s.recognize(ctx, req.GetLanguage(), a, rep)
+		t, err = s.recognize(ctx, req.GetLanguage(), req.GetTranslate(), a, rep)
 		if err != nil {
 			return nil, err
 		}
@@ -212,13 +212,14 @@ func (s *Server) transcribe(ctx context.Context, req *transcribev1.TranscribeReq
 
 // recognize runs voice activity, the recognizer and language
 // identification on decoded audio.
-func (s *Server) recognize(ctx context.Context, lang string, a media.Audio, rep *reporter) (*engine.Transcript, error) {
+func (s *Server) recognize(ctx context.Context, lang string, translate bool, a media.Audio, rep *reporter) (*engine.Transcript, error) {
 	x := media.Floats(a.Samples)
 	speech, vp := s.speech(ctx, x, func(f float64) { _ = rep.report(0.15+0.05*f, "finding speech", false) })
 	opts := engine.Options{
-		Language: lang,
-		Speech:   speech,
-		Progress: func(f float64) { _ = rep.report(0.2+0.79*f, "recognizing speech", false) },
+		Language:  lang,
+		Translate: translate,
+		Speech:    speech,
+		Progress:  func(f float64) { _ = rep.report(0.2+0.79*f, "recognizing speech", false) },
 	}
 	t, err := s.Engine.Transcribe(ctx, engine.Float32Audio(x), opts)
 	if err != nil {

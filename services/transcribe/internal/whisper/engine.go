@@ -41,9 +41,6 @@ func NewEngine(rt *Runtime, o Options) *Engine {
 func (e *Engine) Producer() engine.Producer {
 	p := engine.Producer{Engine: Name, Model: e.rt.Model.Name, Version: "onnxruntime " + ort.Version(),
 		Note: "word times are spread over each segment in proportion to word length (approximate)"}
-	if e.opts.Translate {
-		p.Note += "; translated to English"
-	}
 	return p
 }
 
@@ -98,6 +95,10 @@ func (e *Engine) Transcribe(ctx context.Context, audio engine.Audio, opts engine
 		t.Reason = "no audio"
 		return t, nil
 	}
+	translate := e.opts.Translate || opts.Translate
+	if translate {
+		t.Producer.Note += "; translated to English (language is the one spoken)"
+	}
 	x := audio.Floats()
 	ws := windows(len(x), opts.Speech)
 	if len(ws) == 0 {
@@ -110,7 +111,7 @@ func (e *Engine) Transcribe(ctx context.Context, audio engine.Audio, opts engine
 			return nil, err
 		}
 		st := e.rt.newStepper(enc)
-		segs, err := e.window(ctx, st, w, &lang, auto && t.Language == "", t)
+		segs, err := e.window(ctx, st, w, &lang, auto && t.Language == "", translate, t)
 		st.close()
 		_ = enc.Destroy()
 		if err != nil {
@@ -131,7 +132,7 @@ func (e *Engine) Transcribe(ctx context.Context, audio engine.Audio, opts engine
 }
 
 // window decodes one window; detect runs language detection first.
-func (e *Engine) window(ctx context.Context, st *stepper, w window, lang *string, detect bool, t *engine.Transcript) ([]engine.Segment, error) {
+func (e *Engine) window(ctx context.Context, st *stepper, w window, lang *string, detect, translate bool, t *engine.Transcript) ([]engine.Segment, error) {
 	tk := e.rt.Model.Tokenizer
 	if detect {
 		codes, probs, err := DetectLanguage(ctx, st, tk)
@@ -140,7 +141,7 @@ func (e *Engine) window(ctx context.Context, st *stepper, w window, lang *string
 		}
 		*lang, t.Language, t.LanguageProbability = codes[0], codes[0], probs[0]
 	}
-	prompt := Prompt(tk, *lang, e.opts.Translate, true)
+	prompt := Prompt(tk, *lang, translate, true)
 	r, err := Decode(ctx, st, tk, prompt, e.opts.Decode)
 	if err != nil {
 		return nil, err

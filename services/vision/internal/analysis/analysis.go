@@ -93,6 +93,10 @@ type Options struct {
 	SampleFPS float64
 	// FaceFPS is the rate of face detection (default 2).
 	FaceFPS float64
+	// PeopleFPS is the rate of person detection (default 1; at most
+	// FaceFPS, on face-sampled frames): NanoDet costs several times
+	// BlazeFace, and people move slower than a 1 s grid matters for.
+	PeopleFPS float64
 	// Faces is nil to skip face detection.
 	Faces FaceDetector
 	// Eyes, if set, checks the eyes of every face found.
@@ -183,6 +187,10 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 	if o.FaceFPS <= 0 {
 		o.FaceFPS = 2
 	}
+	if o.PeopleFPS <= 0 {
+		o.PeopleFPS = 1
+	}
+	o.PeopleFPS = min(o.PeopleFPS, o.FaceFPS)
 	info, err := frames.Probe(ctx, path, o.Decode)
 	if err != nil {
 		return nil, err
@@ -198,6 +206,7 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 	dopts.Width, dopts.Height, dopts.FPS, dopts.Format, dopts.Probed = min(o.Width, max(2, info.Width)), 0, fps, frames.RGB24, &info
 	step := max(1, int(math.Round(fps/o.SampleFPS)))
 	faceStep := max(1, int(math.Round(fps/o.FaceFPS)))
+	peopleEvery := int64(max(1, int(math.Round(o.FaceFPS/o.PeopleFPS)))) // in face-sampled frames
 
 	sd := scenes.New(fps, scenes.Options{})
 	ma := motion.New(fps, motion.Options{Step: step})
@@ -267,7 +276,7 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 				faceCentres = append(faceCentres, faceAt{f.Time, clamp01(bx), clamp01(by)})
 			}
 		}
-		if o.People != nil {
+		if o.People != nil && (f.Index/int64(faceStep))%peopleEvery == 0 {
 			objs, err := o.People.Detect(rgba)
 			if err != nil {
 				return fmt.Errorf("person detection: %w", err)
@@ -357,17 +366,17 @@ func Run(ctx context.Context, path string, o Options) (*Result, error) {
 
 	// Subject: the main face where one was seen nearby, else the main
 	// person's head, else the tracker's point.
-	near := func(cs []faceAt, t float64) (faceAt, bool) {
-		k := sort.Search(len(cs), func(i int) bool { return cs[i].t >= t-0.5/o.FaceFPS })
-		if k < len(cs) && math.Abs(cs[k].t-t) <= 0.5/o.FaceFPS+1e-9 {
+	near := func(cs []faceAt, t, rate float64) (faceAt, bool) {
+		k := sort.Search(len(cs), func(i int) bool { return cs[i].t >= t-0.5/rate })
+		if k < len(cs) && math.Abs(cs[k].t-t) <= 0.5/rate+1e-9 {
 			return cs[k], true
 		}
 		return faceAt{}, false
 	}
 	for _, p := range st.Points() {
-		if c, ok := near(faceCentres, p.Time); ok {
+		if c, ok := near(faceCentres, p.Time, o.FaceFPS); ok {
 			p.X, p.Y = c.x, c.y
-		} else if c, ok := near(personCentres, p.Time); ok {
+		} else if c, ok := near(personCentres, p.Time, o.PeopleFPS); ok {
 			p.X, p.Y = c.x, c.y
 		}
 		res.Subject = append(res.Subject, p)

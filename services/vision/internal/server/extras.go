@@ -56,7 +56,7 @@ func (s *Server) extraProducers(_ context.Context, faceErr error) []*commonv1.Pr
 	for _, e := range []entry{
 		{"mini-xception", emotion.ModelName, "7 expressions per face sample", func() error { _, err := s.Extras.Emotion(); return err }, true},
 		{"mediapipe-facemesh", facemesh.MeshModelName + "+" + facemesh.IrisModelName, "eye openness and eye contact per face sample", func() error { _, err := s.Extras.Mesh(); return err }, true},
-		{"nanodet", nanodet.ModelName, "person boxes on the face-sampled frames; the subject follows the main person when no face is seen", func() error { _, err := s.Extras.People(); return err }, false},
+		{"nanodet", nanodet.ModelName, "person boxes at 1 fps; the subject follows the main person when no face is seen", func() error { _, err := s.Extras.People(); return err }, false},
 		{"pp-ocrv4", ppocr.DetModelName + "+" + ppocr.RecModelName, "text on scene keyframes, re-decoded at up to 1280 px", func() error { _, err := s.Extras.OCR(); return err }, false},
 	} {
 		p := &commonv1.Producer{Engine: e.engine, Model: e.model, Version: v, Note: e.note}

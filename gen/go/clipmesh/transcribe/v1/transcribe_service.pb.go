@@ -155,8 +155,12 @@ type TranscribeRequest struct {
 	// IgnoreUploaded runs speech recognition even when the video has an
 	// uploaded transcript.
 	IgnoreUploaded bool `protobuf:"varint,4,opt,name=ignore_uploaded,json=ignoreUploaded,proto3" json:"ignore_uploaded,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Translate asks for English text whatever language is spoken (the
+	// Whisper engine translates; PocketSphinx only hears English, so it
+	// changes nothing there).
+	Translate     bool `protobuf:"varint,5,opt,name=translate,proto3" json:"translate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *TranscribeRequest) Reset() {
@@ -213,6 +217,13 @@ func (x *TranscribeRequest) GetLanguage() string {
 func (x *TranscribeRequest) GetIgnoreUploaded() bool {
 	if x != nil {
 		return x.IgnoreUploaded
+	}
+	return false
+}
+
+func (x *TranscribeRequest) GetTranslate() bool {
+	if x != nil {
+		return x.Translate
 	}
 	return false
 }
@@ -865,13 +876,14 @@ var File_clipmesh_transcribe_v1_transcribe_service_proto protoreflect.FileDescri
 
 const file_clipmesh_transcribe_v1_transcribe_service_proto_rawDesc = "" +
 	"\n" +
-	"/clipmesh/transcribe/v1/transcribe_service.proto\x12\x16clipmesh.transcribe.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\xb2\x01\n" +
+	"/clipmesh/transcribe/v1/transcribe_service.proto\x12\x16clipmesh.transcribe.v1\x1a\x1fclipmesh/common/v1/common.proto\x1a\x1cgoogle/api/annotations.proto\"\xd0\x01\n" +
 	"\x11TranscribeRequest\x12\x19\n" +
 	"\bvideo_id\x18\x01 \x01(\tR\avideoId\x12=\n" +
 	"\vaudio_track\x18\x02 \x01(\v2\x1c.clipmesh.common.v1.ArtifactR\n" +
 	"audioTrack\x12\x1a\n" +
 	"\blanguage\x18\x03 \x01(\tR\blanguage\x12'\n" +
-	"\x0fignore_uploaded\x18\x04 \x01(\bR\x0eignoreUploaded\"\x9f\x01\n" +
+	"\x0fignore_uploaded\x18\x04 \x01(\bR\x0eignoreUploaded\x12\x1c\n" +
+	"\ttranslate\x18\x05 \x01(\bR\ttranslate\"\x9f\x01\n" +
 	"\x12TranscribeResponse\x12:\n" +
 	"\bprogress\x18\x01 \x01(\v2\x1c.clipmesh.common.v1.ProgressH\x00R\bprogress\x12D\n" +
 	"\n" +

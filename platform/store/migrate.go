@@ -85,7 +85,9 @@ func (db *DB) provider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	return goose.NewProvider(dialect, db.DB, fsys, goose.WithDisableGlobalRegistry(true))
+	// Out of order: services add migrations independently, so a database
+	// already at a higher number still gets a lower one that landed later.
+	return goose.NewProvider(dialect, db.DB, fsys, goose.WithDisableGlobalRegistry(true), goose.WithAllowOutofOrder(true))
 }
 
 // lockMigrations takes the lock that serialises Migrate across processes

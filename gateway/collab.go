@@ -228,6 +228,16 @@ func (s *wsSession) reject(ctx context.Context, action, code, reason string) {
 // if it failed.
 func (s *wsSession) forward(ctx context.Context) {
 	defer s.cancel()
+	// This is the one write per operation per client, so it does without
+	// writeBytes' context per write (a timer and a context.AfterFunc inside
+	// the library each time): one timer, re-armed per write, disconnects a
+	// client that stops reading, and the session's end closes the socket,
+	// which ends a write in progress.
+	wctx := context.WithoutCancel(ctx)
+	stuck := time.AfterFunc(writeTimeout, func() { _ = s.conn.CloseNow() })
+	stuck.Stop()
+	defer stuck.Stop()
+	defer context.AfterFunc(ctx, func() { _ = s.conn.CloseNow() })()
 	var buf []byte
 	for {
 		resp, err := s.stream.Recv()
@@ -241,7 +251,11 @@ func (s *wsSession) forward(ctx context.Context) {
 			}
 			return
 		}
-		if err := s.writeBytes(ctx, appendFrame(buf[:0], resp)); err != nil {
+		buf = appendFrame(buf[:0], resp)
+		stuck.Reset(writeTimeout)
+		err = s.conn.Write(wctx, websocket.MessageText, buf)
+		stuck.Stop()
+		if err != nil {
 			return
 		}
 	}
@@ -269,8 +283,12 @@ func (s *wsSession) writeBytes(ctx context.Context, b []byte) error {
 // decoded and encoded again.
 func appendFrame(b []byte, resp *collabv1.SessionResponse) []byte {
 	b = append(b, `{"kind":`...)
-	k, _ := json.Marshal(resp.GetKind())
-	b = append(b, k...)
+	if k := resp.GetKind(); plainWord(k) {
+		b = append(append(append(b, '"'), k...), '"')
+	} else {
+		q, _ := json.Marshal(k)
+		b = append(b, q...)
+	}
 	b = append(b, `,"sequence":`...)
 	b = strconv.AppendInt(b, resp.GetSequence(), 10)
 	if p := resp.GetPayloadJson(); p != "" {
@@ -288,6 +306,17 @@ func appendFrame(b []byte, resp *collabv1.SessionResponse) []byte {
 		b = append(b, q...)
 	}
 	return append(b, '}')
+}
+
+// plainWord reports whether s is made of a-z and '_' only, as every kind
+// is: JSON quotes such a string as it is.
+func plainWord(s string) bool {
+	for i := range len(s) {
+		if (s[i] < 'a' || s[i] > 'z') && s[i] != '_' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // keepalive pings the client every WebSocketPing; one that does not answer

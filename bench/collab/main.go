@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -54,8 +55,18 @@ func main() {
 		writers     = flag.Int("writers", 8, "clients editing at once in the ops/s measurement")
 		dbURL       = flag.String("db", "", "database URL (postgres://…); empty: SQLite in a temporary directory")
 		cpuProfile  = flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+		blockProf   = flag.String("blockprofile", "", "write a goroutine blocking profile of the whole run to this file")
+		mutexProf   = flag.String("mutexprofile", "", "write a mutex contention profile of the whole run to this file")
 	)
 	flag.Parse()
+	if *blockProf != "" {
+		runtime.SetBlockProfileRate(int(10 * time.Microsecond)) // blocking events of 10 µs and more
+		defer writeProfile("block", *blockProf)
+	}
+	if *mutexProf != "" {
+		runtime.SetMutexProfileFraction(10)
+		defer writeProfile("mutex", *mutexProf)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err == nil {
@@ -80,6 +91,21 @@ func main() {
 		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "collab bench:", err)
 		os.Exit(1)
+	}
+}
+
+// writeProfile writes the named runtime profile to path; a failure is
+// reported and the run's results stand.
+func writeProfile(name, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "collab bench:", name, "profile:", err)
 	}
 }
 
@@ -265,6 +291,12 @@ func latency(ctx context.Context, urls [2]string, key string, n, edits int, inte
 		wg.Wait()
 	}()
 	var got atomic.Int64
+	// The readers stop when their connection closes (CloseNow above), so
+	// they read under a context that is never done: coder/websocket
+	// registers every read on a cancellable context (context.AfterFunc),
+	// and a thousand readers sharing one would queue on its mutex — the
+	// measuring clients would then be the bottleneck they measure.
+	readCtx := context.WithoutCancel(ctx)
 	for i := range n {
 		c, _, err := dial(ctx, urls[i%2], key, project)
 		if err != nil {
@@ -273,7 +305,7 @@ func latency(ctx context.Context, urls [2]string, key string, n, edits int, inte
 		conns = append(conns, c)
 		wg.Go(func() {
 			for {
-				_, data, err := c.Read(ctx)
+				_, data, err := c.Read(readCtx)
 				now := time.Now()
 				if err != nil {
 					return
@@ -298,7 +330,7 @@ func latency(ctx context.Context, urls [2]string, key string, n, edits int, inte
 	conns = append(conns, editor)
 	wg.Go(func() { // the editor reads its own copies
 		for {
-			if _, _, err := editor.Read(ctx); err != nil {
+			if _, _, err := editor.Read(readCtx); err != nil {
 				return
 			}
 		}

@@ -328,3 +328,67 @@ func TestFaceExpressions(t *testing.T) {
 		t.Errorf("emotions = %v", e)
 	}
 }
+
+// The scene's own colour temperature becomes the warmth evidence, listing
+// the kelvin; warm light leans joyful/energetic, cool light sad/tense.
+func TestSceneMoodColourTemperature(t *testing.T) {
+	t.Parallel()
+	withKelvin := func(k float64) mood.Verdict {
+		t.Helper()
+		req := request()
+		req.Vision.Scenes[1].ColorTemperatureK = k
+		for _, s := range req.Vision.Seconds {
+			s.ColorTemperatureK = 12000 // the seconds must not be used when the scene has its own
+		}
+		vs := mood.InferAll(FromRequest(req).Scenes)
+		pm := Moods(vs)
+		var found bool
+		for _, e := range pm[1].GetEvidence() {
+			if e.GetFeature() == string(mood.Warmth) {
+				found = true
+				if e.GetValue() != k {
+					t.Errorf("warmth evidence lists %v K, want %v K", e.GetValue(), k)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no warmth evidence for a scene measured at %v K: %v", k, pm[1])
+		}
+		return vs[1]
+	}
+	warm, cool := withKelvin(3000), withKelvin(10000)
+	idx := func(m mood.Mood) int { return slices.Index(mood.Moods, m) }
+	for _, m := range []mood.Mood{mood.Joyful, mood.Energetic} {
+		if !(warm.Scores[idx(m)] > cool.Scores[idx(m)]) {
+			t.Errorf("%s: warm %.2f not above cool %.2f", m, warm.Scores[idx(m)], cool.Scores[idx(m)])
+		}
+	}
+	for _, m := range []mood.Mood{mood.Sad, mood.Tense} {
+		if !(cool.Scores[idx(m)] > warm.Scores[idx(m)]) {
+			t.Errorf("%s: cool %.2f not above warm %.2f", m, cool.Scores[idx(m)], warm.Scores[idx(m)])
+		}
+	}
+
+	// Without a scene value, the mean of the seconds inside counts; with
+	// neither, there is no warmth evidence.
+	req := request()
+	for i, s := range req.Vision.Seconds {
+		s.ColorTemperatureK = float64(4000 + 100*(i%2))
+	}
+	req.Vision.Seconds[12].ColorTemperatureK = 0 // unmeasured second: skipped
+	f := FromRequest(req)
+	if k := f.Scenes[1].ColorTemperatureK; k == nil || *k < 4000 || *k > 4100 {
+		t.Errorf("colour temperature from the seconds = %v", k)
+	}
+	if k := FromRequest(request()).Scenes[0].ColorTemperatureK; k != nil {
+		t.Errorf("unmeasured colour temperature became %v K", *k)
+	}
+
+	// Without scenes the whole video takes the quality mean.
+	req = request()
+	req.Vision.Scenes = nil
+	req.Vision.Quality.Mean.ColorTemperatureK = 5200
+	if sc := FromRequest(req).Scenes; len(sc) != 1 || sc[0].ColorTemperatureK == nil || *sc[0].ColorTemperatureK != 5200 {
+		t.Errorf("whole-video scene: %+v", sc)
+	}
+}

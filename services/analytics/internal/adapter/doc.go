@@ -34,7 +34,11 @@
 // Each vision scene (or, without scenes, the whole video) becomes a
 // mood.Scene from the seconds wholly inside it after the one it starts in
 // (the second holding a cut carries the flow across the cut and the other
-// scene's sound): brightness is the mean luma, saturation
+// scene's sound): colour temperature is the scene's own (vision pools the
+// light of exactly the scene's sampled frames, so a cut second does not
+// matter; the whole video's mean without scenes), or, when vision gave none,
+// the mean of those seconds' temperatures (0 means unmeasured and is
+// skipped); brightness is the mean luma, saturation
 // clamp(colorfulness/110) (Hasler and Süsstrunk call 109 "extremely
 // colourful"), motion 1 − e^(−√energy / 0.05) (√energy is the RMS flow
 // speed in frame widths per second: a subject crossing a small part of the
@@ -42,8 +46,9 @@
 // mood.EnergyFromLUFS of the energy-mean RMS level of the scene's seconds,
 // and the faces' emotions the mean expression probabilities of the face
 // tracks overlapping the scene, weighted by their detections (disgust counts
-// with anger as tension). Vision measures no colour temperature, so warmth
-// is never evidence.
+// with anger as tension). A scene without a measured colour temperature
+// (e.g. all black or clipped, or an older vision result) has no warmth
+// evidence.
 //
 // # Emotions
 //

@@ -385,13 +385,13 @@ func textInput(tx *nlpv1.AnalyzeTextResponse) (*engagement.Text, []moments.Hook,
 // scenes returns one mood scene per vision scene (the whole video when
 // there are none).
 func scenes(v *visionv1.VisionResult, a *audiov1.AudioResult, dur float64) []mood.Scene {
-	type span struct{ lo, hi float64 }
+	type span struct{ lo, hi, kelvin float64 }
 	var spans []span
 	for _, s := range v.GetScenes() {
-		spans = append(spans, span{s.GetRange().GetStartSeconds(), s.GetRange().GetEndSeconds()})
+		spans = append(spans, span{s.GetRange().GetStartSeconds(), s.GetRange().GetEndSeconds(), s.GetColorTemperatureK()})
 	}
 	if len(spans) == 0 {
-		spans = []span{{0, dur}}
+		spans = []span{{0, dur, v.GetQuality().GetMean().GetColorTemperatureK()}}
 	}
 	var audio []*audiov1.AudioSecond
 	if a.GetHasAudio() {
@@ -414,13 +414,25 @@ func scenes(v *visionv1.VisionResult, a *audiov1.AudioResult, dur float64) []moo
 				return (mid >= sp.lo && mid < sp.hi) || math.Floor(sp.lo) == t
 			}
 		}
-		var bright, color, energy []float64
+		var bright, color, energy, kelvin []float64
 		for _, s := range v.GetSeconds() {
 			if inside(float64(s.GetSecond())) {
 				bright = append(bright, s.GetBrightness())
 				color = append(color, s.GetColorfulness())
 				energy = append(energy, s.GetMotionEnergy())
+				if k := s.GetColorTemperatureK(); k > 0 {
+					kelvin = append(kelvin, k)
+				}
 			}
+		}
+		// Vision pools the scene's light itself, over exactly its frames
+		// (a cut second's other scene does not leak in); the seconds'
+		// mean is the fallback.
+		switch {
+		case sp.kelvin > 0:
+			sc.ColorTemperatureK = mood.Value(sp.kelvin)
+		case len(kelvin) > 0:
+			sc.ColorTemperatureK = mood.Value(mean(kelvin))
 		}
 		if len(bright) > 0 {
 			sc.Brightness = mood.Value(clamp01(mean(bright)))

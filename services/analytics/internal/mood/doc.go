@@ -19,7 +19,7 @@
 // available features (a missing feature contributes nothing):
 //
 //	feature      calm  energetic  tense  joyful   sad
-//	warmth        0      0.25     -0.5    0.5    -0.5
+//	warmth      -0.25    0.25     -0.5    0.5    -0.5
 //	saturation  -0.25    0.5     -0.25    0.75   -0.5
 //	brightness    0      0.5      -0.5    0.75   -0.5
 //	motion       -1      1         0.5    0.25   -0.25
@@ -29,6 +29,12 @@
 //	tension       0      0         1.5   -0.5     0
 //	surprise      0      0.5       0.5    0       0
 //	neutral       0.5    0         0      0       0
+//
+// Warm light (tungsten, sunset, skin-toned, orange: below 6500 K) leans
+// joyful and, less, energetic; cool light (shade, blue hour, bluish
+// grading: above 6500 K) leans sad and tense and, less, calm; the signal is
+// saturated at 3000 K and 10000 K, so the whole warmth row moves a score by
+// at most 0.5. The evidence lists the measured kelvin as the warmth value.
 //
 // Calm is about stillness and quiet, not darkness: a dark, still, quiet
 // scene is calm; sadness needs cool, desaturated, dim images or sad faces.

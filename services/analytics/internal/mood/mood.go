@@ -43,7 +43,7 @@ var Table = []struct {
 	Feature Feature
 	Coef    [5]float64
 }{
-	{Warmth, [5]float64{0, 0.25, -0.5, 0.5, -0.5}},
+	{Warmth, [5]float64{-0.25, 0.25, -0.5, 0.5, -0.5}},
 	{Saturation, [5]float64{-0.25, 0.5, -0.25, 0.75, -0.5}},
 	{Brightness, [5]float64{0, 0.5, -0.5, 0.75, -0.5}},
 	{Motion, [5]float64{-1, 1, 0.5, 0.25, -0.25}},
@@ -65,7 +65,9 @@ type Emotions struct {
 type Scene struct {
 	// Start and End of the scene in seconds.
 	Start, End float64
-	// ColorTemperatureK is the correlated colour temperature in kelvin.
+	// ColorTemperatureK is the correlated colour temperature in kelvin
+	// (vision's McCamy estimate of the scene's pooled light: ~6500 K is
+	// neutral daylight, lower is warmer/oranger, higher cooler/bluer).
 	ColorTemperatureK *float64
 	// Saturation is the mean saturation in [0, 1].
 	Saturation *float64

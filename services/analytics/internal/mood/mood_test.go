@@ -63,7 +63,7 @@ func TestInferEvidence(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Evidence{
-		{Feature: Warmth, Value: 10000, Signal: -1, Contributions: [5]float64{0, -0.25, 0.5, -0.5, 0.5}},
+		{Feature: Warmth, Value: 10000, Signal: -1, Contributions: [5]float64{0.25, -0.25, 0.5, -0.5, 0.5}},
 		{Feature: Brightness, Value: 0.75, Signal: 0.5, Contributions: [5]float64{0, 0.25, -0.25, 0.375, -0.25}},
 	}
 	if !reflect.DeepEqual(got.Evidence, want) {
@@ -92,5 +92,40 @@ func TestEnergyFromLUFS(t *testing.T) {
 		if got := EnergyFromLUFS(tt.in); got != tt.want {
 			t.Errorf("EnergyFromLUFS(%v) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// Warmth alone decides between otherwise identical scenes: warm light
+// raises joyful and energetic, cool light sad, tense and calm, by the
+// table's coefficients, and the kelvin is the evidence's value.
+func TestWarmth(t *testing.T) {
+	t.Parallel()
+	base := func(k float64) Verdict {
+		t.Helper()
+		v, err := Infer(Scene{ColorTemperatureK: Value(k), Saturation: Value(0.5), Brightness: Value(0.5), Motion: Value(0.5), AudioEnergy: Value(0.5)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Evidence[0].Feature != Warmth || v.Evidence[0].Value != k {
+			t.Errorf("evidence %+v does not list %v K", v.Evidence[0], k)
+		}
+		return v
+	}
+	warm, neutral, cool := base(3000), base(6500), base(10000)
+	if neutral.Evidence[0].Signal != 0 {
+		t.Errorf("6500 K signal %v, want 0", neutral.Evidence[0].Signal)
+	}
+	if warm.Mood != Joyful {
+		t.Errorf("warm neutral scene is %s (scores %v), want joyful", warm.Mood, warm.Scores)
+	}
+	for k, m := range Moods {
+		up := warm.Scores[k] > cool.Scores[k]
+		if want := m == Joyful || m == Energetic; up != want {
+			t.Errorf("%s: warm %.2f, cool %.2f", m, warm.Scores[k], cool.Scores[k])
+		}
+	}
+	// Beyond 3000 K / 10000 K the signal is saturated.
+	if a, b := base(2000), base(25000); a.Scores != warm.Scores || b.Scores != cool.Scores {
+		t.Errorf("saturation: %v vs %v, %v vs %v", a.Scores, warm.Scores, b.Scores, cool.Scores)
 	}
 }

@@ -178,9 +178,11 @@ func (s *Server) onPresence(p *collabv1.PresenceChanged) {
 			return // a repeat
 		}
 	}
-	to := make([]*session, 0, len(s.sessions[project]))
+	var to []*session
 	for sess := range s.sessions[project] {
-		to = append(to, sess)
+		if sess.wantsPresence { // the others' senders would drop it
+			to = append(to, sess)
+		}
 	}
 	s.mu.Unlock()
 	pl := presencePayload{ProjectID: project, Online: []presenceJSON{}}

@@ -125,9 +125,10 @@ func sharingOf(op *collabv1.Operation) (doc.Op, bool) {
 	return o, true
 }
 
-func (s *Server) addSession(project string, sess *session) {
+func (s *Server) addSession(project string, sess *session, wantsPresence bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sess.wantsPresence = wantsPresence
 	if s.sessions == nil {
 		s.sessions = map[string]map[*session]struct{}{}
 	}

@@ -180,6 +180,11 @@ type session struct {
 	role    string
 	// presence is this session's own presence, guarded by srv.mu.
 	presence *collabv1.PresenceChanged
+	// wantsPresence says the current join asked for presence responses,
+	// guarded by srv.mu: only those sessions are handed presence changes,
+	// so a thousand edit-only sessions joining do not wake each other a
+	// million times.
+	wantsPresence bool
 
 	mu           sync.Mutex
 	queue        []item
@@ -435,7 +440,7 @@ func (ss *session) join(ctx context.Context, req *collabv1.SessionRequest) {
 	// Registered before the join is queued: a live op that arrives first
 	// is skipped by the sender, and read back from the log by the join.
 	ss.project, ss.role = id, string(role)
-	ss.srv.addSession(id, ss)
+	ss.srv.addSession(id, ss, opts.Presence)
 	// Announced first, so that the sender's presence list has it.
 	ss.srv.joinPresence(ctx, ss)
 	ss.push(item{join: &joinedPayload{ProjectID: id, Role: string(role), Sequence: p.LastSeq, SessionID: ss.id, User: ss.caller.Subject},

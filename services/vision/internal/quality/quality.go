@@ -23,6 +23,14 @@ type Metrics struct {
 	Noise float64
 	// Blockiness is the boundary/interior step ratio on the 8×8 grid.
 	Blockiness float64
+	// ColorTemperature is the correlated colour temperature in kelvin of
+	// the usable (neither near-black nor clipped) pixels' pooled light
+	// (see ColorTemperature); 0 when no pixel was usable. For a mean it is
+	// the temperature of the pooled light, not the mean of the kelvins.
+	ColorTemperature float64
+	// XYZ is FrameXYZ of the frame (or its mean): the light the colour
+	// temperature is computed from, kept so means pool light.
+	XYZ XYZ
 }
 
 // Frame measures one RGB24 frame.
@@ -49,6 +57,8 @@ func Frame(f *frames.Frame) (Metrics, error) {
 	m.Contrast = math.Sqrt(max(0, sum2/n-m.Brightness*m.Brightness))
 	m.Noise = Noise(gray, w, h)
 	m.Blockiness = Blockiness(gray, w, h)
+	m.XYZ = FrameXYZ(f.Pix)
+	m.ColorTemperature = ColorTemperature(m.XYZ)
 	return m, nil
 }
 
@@ -204,14 +214,39 @@ func (a *Analyzer) Finish() Result {
 	}
 	for i := range res.Seconds {
 		if counts[i] > 0 {
-			res.Seconds[i] = add(Metrics{}, res.Seconds[i], 1/float64(counts[i]))
+			res.Seconds[i] = mean(res.Seconds[i], counts[i])
 		}
 	}
 	if n := len(a.samples); n > 0 {
-		res.Summary.Mean = add(Metrics{}, res.Summary.Mean, 1/float64(n))
+		res.Summary.Mean = mean(res.Summary.Mean, n)
 		res.Summary.Frames = n
 	}
 	return res
+}
+
+// Span returns the mean metrics of the samples whose time lies in
+// [start, end) (a scene's), and how many there were.
+func (r Result) Span(start, end float64) (Metrics, int) {
+	var sum Metrics
+	n := 0
+	for _, s := range r.Samples {
+		if s.Time >= start && s.Time < end {
+			sum = add(sum, s.Metrics, 1)
+			n++
+		}
+	}
+	if n == 0 {
+		return Metrics{}, 0
+	}
+	return mean(sum, n), n
+}
+
+// mean divides a sum of n samples' metrics by n; the colour temperature
+// is that of the pooled light.
+func mean(sum Metrics, n int) Metrics {
+	m := add(Metrics{}, sum, 1/float64(n))
+	m.ColorTemperature = ColorTemperature(m.XYZ)
+	return m
 }
 
 func add(a, b Metrics, k float64) Metrics {
@@ -219,6 +254,8 @@ func add(a, b Metrics, k float64) Metrics {
 		Sharpness: a.Sharpness + k*b.Sharpness, Colorfulness: a.Colorfulness + k*b.Colorfulness,
 		Contrast: a.Contrast + k*b.Contrast, Brightness: a.Brightness + k*b.Brightness,
 		Noise: a.Noise + k*b.Noise, Blockiness: a.Blockiness + k*b.Blockiness,
+		ColorTemperature: a.ColorTemperature + k*b.ColorTemperature,
+		XYZ:              XYZ{a.XYZ[0] + k*b.XYZ[0], a.XYZ[1] + k*b.XYZ[1], a.XYZ[2] + k*b.XYZ[2]},
 	}
 }
 
@@ -227,5 +264,18 @@ func pick(a, b Metrics, f func(x, y float64) float64) Metrics {
 		Sharpness: f(a.Sharpness, b.Sharpness), Colorfulness: f(a.Colorfulness, b.Colorfulness),
 		Contrast: f(a.Contrast, b.Contrast), Brightness: f(a.Brightness, b.Brightness),
 		Noise: f(a.Noise, b.Noise), Blockiness: f(a.Blockiness, b.Blockiness),
+		ColorTemperature: pickMeasured(a.ColorTemperature, b.ColorTemperature, f),
 	}
+}
+
+// pickMeasured is f over the colour temperatures that were measured (0
+// means none was).
+func pickMeasured(a, b float64, f func(x, y float64) float64) float64 {
+	switch {
+	case a == 0:
+		return b
+	case b == 0:
+		return a
+	}
+	return f(a, b)
 }

@@ -38,7 +38,7 @@ func (s *Server) ffmpeg(ctx context.Context) string {
 
 func metrics(m quality.Metrics) *visionv1.QualityMetrics {
 	return &visionv1.QualityMetrics{Sharpness: m.Sharpness, Colorfulness: m.Colorfulness, Contrast: m.Contrast,
-		Brightness: m.Brightness, Noise: m.Noise, Blockiness: m.Blockiness}
+		Brightness: m.Brightness, Noise: m.Noise, Blockiness: m.Blockiness, ColorTemperatureK: m.ColorTemperature}
 }
 
 // faceNote says why faces were not analysed.
@@ -96,6 +96,9 @@ func (s *Server) result(ctx context.Context, r *analysis.Result, faceErr error) 
 	for i, sc := range r.Scenes.Scenes {
 		ps := &visionv1.Scene{Index: int32(i), Range: &commonv1.TimeRange{StartSeconds: sc.StartTime, EndSeconds: sc.EndTime},
 			StartFrame: sc.Start, EndFrame: sc.End, Keyframe: sc.Keyframe, Confidence: 1}
+		if m, n := r.Quality.Span(sc.StartTime, sc.EndTime); n > 0 {
+			ps.ColorTemperatureK = m.ColorTemperature
+		}
 		if t, ok := starts[sc.Start]; ok && i > 0 {
 			ps.Transition = transitions[t.Kind]
 			ps.Confidence = min(1, t.Score)
@@ -103,9 +106,15 @@ func (s *Server) result(ctx context.Context, r *analysis.Result, faceErr error) 
 		res.Scenes = append(res.Scenes, ps)
 	}
 	for _, sec := range r.Seconds {
-		res.Seconds = append(res.Seconds, &visionv1.SecondStats{Second: int32(sec.Second), MotionEnergy: sec.MotionEnergy,
+		ps := &visionv1.SecondStats{Second: int32(sec.Second), MotionEnergy: sec.MotionEnergy,
 			Sharpness: sec.Sharpness, Colorfulness: sec.Colorfulness, Contrast: sec.Contrast, Brightness: sec.Brightness,
-			Faces: int32(sec.Faces), LargestFaceFraction: sec.LargestFace, People: int32(sec.People)})
+			Faces: int32(sec.Faces), LargestFaceFraction: sec.LargestFace, People: int32(sec.People)}
+		// analysis.Second copies the quality means it shows; the colour
+		// temperature is read from the quality result of the same second.
+		if sec.Second >= 0 && sec.Second < len(r.Quality.Seconds) {
+			ps.ColorTemperatureK = r.Quality.Seconds[sec.Second].ColorTemperature
+		}
+		res.Seconds = append(res.Seconds, ps)
 	}
 	q := r.Quality.Summary
 	res.Quality = &visionv1.QualitySummary{Mean: metrics(q.Mean), Min: metrics(q.Min), Max: metrics(q.Max), Frames: int32(q.Frames)}

@@ -270,6 +270,14 @@ func TestAnalyzeVideo(t *testing.T) {
 		if q := still.GetQuality(); q.GetFrames() == 0 || q.GetMean().GetSharpness() <= 0 || q.GetMean().GetColorfulness() <= 0 {
 			t.Errorf("quality of smptebars %v", q)
 		}
+		// The colour temperature reaches every level of the result.
+		if k := still.GetQuality().GetMean().GetColorTemperatureK(); k < 1000 || k > 30000 {
+			t.Errorf("smptebars mean colour temperature %.0f K", k)
+		}
+		if len(still.GetScenes()) == 0 || still.GetScenes()[0].GetColorTemperatureK() <= 0 ||
+			len(still.GetSeconds()) == 0 || still.GetSeconds()[0].GetColorTemperatureK() <= 0 {
+			t.Errorf("colour temperature missing from the scenes or seconds: %v / %v", still.GetScenes(), still.GetSeconds())
+		}
 	})
 
 	t.Run("face", func(t *testing.T) {

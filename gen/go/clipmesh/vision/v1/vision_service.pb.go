@@ -487,9 +487,13 @@ type SecondStats struct {
 	// LargestFaceFraction is the largest face box as a fraction of the frame area.
 	LargestFaceFraction float64 `protobuf:"fixed64,8,opt,name=largest_face_fraction,json=largestFaceFraction,proto3" json:"largest_face_fraction,omitempty"`
 	// People is the largest number of persons (NanoDet) in one sampled frame.
-	People        int32 `protobuf:"varint,9,opt,name=people,proto3" json:"people,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	People int32 `protobuf:"varint,9,opt,name=people,proto3" json:"people,omitempty"`
+	// ColorTemperatureK is the correlated colour temperature in kelvin of the second's pooled light
+	// (McCamy's formula on the mean CIE XYZ of the pixels neither near-black nor clipped; lower is
+	// warmer, ~6500 for neutral daylight); 0 when no pixel was usable.
+	ColorTemperatureK float64 `protobuf:"fixed64,10,opt,name=color_temperature_k,json=colorTemperatureK,proto3" json:"color_temperature_k,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SecondStats) Reset() {
@@ -585,6 +589,13 @@ func (x *SecondStats) GetPeople() int32 {
 	return 0
 }
 
+func (x *SecondStats) GetColorTemperatureK() float64 {
+	if x != nil {
+		return x.ColorTemperatureK
+	}
+	return 0
+}
+
 // QualityMetrics are picture-quality figures of one frame or an aggregate.
 type QualityMetrics struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -599,9 +610,12 @@ type QualityMetrics struct {
 	// Noise is the Immerkær noise estimate (luma levels).
 	Noise float64 `protobuf:"fixed64,5,opt,name=noise,proto3" json:"noise,omitempty"`
 	// Blockiness is the block-grid step ratio (1 means no blocking).
-	Blockiness    float64 `protobuf:"fixed64,6,opt,name=blockiness,proto3" json:"blockiness,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Blockiness float64 `protobuf:"fixed64,6,opt,name=blockiness,proto3" json:"blockiness,omitempty"`
+	// ColorTemperatureK is the correlated colour temperature in kelvin (as in SecondStats; a mean is
+	// that of the pooled light, min and max skip unmeasured frames); 0 when unmeasured.
+	ColorTemperatureK float64 `protobuf:"fixed64,7,opt,name=color_temperature_k,json=colorTemperatureK,proto3" json:"color_temperature_k,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *QualityMetrics) Reset() {
@@ -672,6 +686,13 @@ func (x *QualityMetrics) GetNoise() float64 {
 func (x *QualityMetrics) GetBlockiness() float64 {
 	if x != nil {
 		return x.Blockiness
+	}
+	return 0
+}
+
+func (x *QualityMetrics) GetColorTemperatureK() float64 {
+	if x != nil {
+		return x.ColorTemperatureK
 	}
 	return 0
 }
@@ -1336,8 +1357,11 @@ type Scene struct {
 	Thumbnail *v1.Artifact `protobuf:"bytes,8,opt,name=thumbnail,proto3" json:"thumbnail,omitempty"`
 	// ThumbnailSeconds is the time of the thumbnail frame.
 	ThumbnailSeconds float64 `protobuf:"fixed64,9,opt,name=thumbnail_seconds,json=thumbnailSeconds,proto3" json:"thumbnail_seconds,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// ColorTemperatureK is the correlated colour temperature in kelvin of the scene's sampled frames'
+	// pooled light (as in SecondStats); 0 when unmeasured.
+	ColorTemperatureK float64 `protobuf:"fixed64,10,opt,name=color_temperature_k,json=colorTemperatureK,proto3" json:"color_temperature_k,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Scene) Reset() {
@@ -1433,6 +1457,13 @@ func (x *Scene) GetThumbnailSeconds() float64 {
 	return 0
 }
 
+func (x *Scene) GetColorTemperatureK() float64 {
+	if x != nil {
+		return x.ColorTemperatureK
+	}
+	return 0
+}
+
 var File_clipmesh_vision_v1_vision_service_proto protoreflect.FileDescriptor
 
 const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
@@ -1470,7 +1501,7 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x05width\x18\x06 \x01(\x05R\x05width\x12\x16\n" +
 	"\x06height\x18\a \x01(\x05R\x06height\x12%\n" +
 	"\x0eanalysis_width\x18\b \x01(\x05R\ranalysisWidth\x12'\n" +
-	"\x0fanalysis_height\x18\t \x01(\x05R\x0eanalysisHeight\"\xaa\x02\n" +
+	"\x0fanalysis_height\x18\t \x01(\x05R\x0eanalysisHeight\"\xda\x02\n" +
 	"\vSecondStats\x12\x16\n" +
 	"\x06second\x18\x01 \x01(\x05R\x06second\x12#\n" +
 	"\rmotion_energy\x18\x02 \x01(\x01R\fmotionEnergy\x12\x1c\n" +
@@ -1482,7 +1513,9 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"brightness\x12\x14\n" +
 	"\x05faces\x18\a \x01(\x05R\x05faces\x122\n" +
 	"\x15largest_face_fraction\x18\b \x01(\x01R\x13largestFaceFraction\x12\x16\n" +
-	"\x06people\x18\t \x01(\x05R\x06people\"\xc4\x01\n" +
+	"\x06people\x18\t \x01(\x05R\x06people\x12.\n" +
+	"\x13color_temperature_k\x18\n" +
+	" \x01(\x01R\x11colorTemperatureK\"\xf4\x01\n" +
 	"\x0eQualityMetrics\x12\x1c\n" +
 	"\tsharpness\x18\x01 \x01(\x01R\tsharpness\x12\"\n" +
 	"\fcolorfulness\x18\x02 \x01(\x01R\fcolorfulness\x12\x1a\n" +
@@ -1493,7 +1526,8 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\x05noise\x18\x05 \x01(\x01R\x05noise\x12\x1e\n" +
 	"\n" +
 	"blockiness\x18\x06 \x01(\x01R\n" +
-	"blockiness\"\xcc\x01\n" +
+	"blockiness\x12.\n" +
+	"\x13color_temperature_k\x18\a \x01(\x01R\x11colorTemperatureK\"\xcc\x01\n" +
 	"\x0eQualitySummary\x126\n" +
 	"\x04mean\x18\x01 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x04mean\x124\n" +
 	"\x03min\x18\x02 \x01(\v2\".clipmesh.vision.v1.QualityMetricsR\x03min\x124\n" +
@@ -1554,7 +1588,7 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"\fSubjectPoint\x12\x18\n" +
 	"\aseconds\x18\x01 \x01(\x01R\aseconds\x12\f\n" +
 	"\x01x\x18\x02 \x01(\x01R\x01x\x12\f\n" +
-	"\x01y\x18\x03 \x01(\x01R\x01y\"\xf9\x02\n" +
+	"\x01y\x18\x03 \x01(\x01R\x01y\"\xa9\x03\n" +
 	"\x05Scene\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x123\n" +
 	"\x05range\x18\x02 \x01(\v2\x1d.clipmesh.common.v1.TimeRangeR\x05range\x12\x1f\n" +
@@ -1569,7 +1603,9 @@ const file_clipmesh_vision_v1_vision_service_proto_rawDesc = "" +
 	"confidence\x12\x1a\n" +
 	"\bkeyframe\x18\a \x01(\x03R\bkeyframe\x12:\n" +
 	"\tthumbnail\x18\b \x01(\v2\x1c.clipmesh.common.v1.ArtifactR\tthumbnail\x12+\n" +
-	"\x11thumbnail_seconds\x18\t \x01(\x01R\x10thumbnailSeconds*\x82\x01\n" +
+	"\x11thumbnail_seconds\x18\t \x01(\x01R\x10thumbnailSeconds\x12.\n" +
+	"\x13color_temperature_k\x18\n" +
+	" \x01(\x01R\x11colorTemperatureK*\x82\x01\n" +
 	"\x0eTransitionKind\x12\x1f\n" +
 	"\x1bTRANSITION_KIND_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13TRANSITION_KIND_CUT\x10\x01\x12\x18\n" +

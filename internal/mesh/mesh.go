@@ -24,7 +24,9 @@ import (
 // Config is the all-in-one's configuration.
 type Config struct {
 	app.Config `embed:""`
-	Jobs       jobs.Config `embed:"" prefix:"jobs-"`
+	Jobs       jobs.Config      `embed:"" prefix:"jobs-"`
+	Clips      clips.Config     `embed:"" prefix:"clips-"`
+	Analytics  analytics.Config `embed:""`
 }
 
 // Serve runs every service and the gateway on env until ctx is done.
@@ -58,8 +60,10 @@ func Services(ctx context.Context, env *app.Env, cfg Config) ([]server.Service, 
 		func(ctx context.Context, e *app.Env) (server.Service, error) { return audio.New(ctx, e) },
 		func(ctx context.Context, e *app.Env) (server.Service, error) { return transcribe.New(ctx, e) },
 		func(ctx context.Context, e *app.Env) (server.Service, error) { return nlp.New(ctx, e) },
-		func(ctx context.Context, e *app.Env) (server.Service, error) { return analytics.New(ctx, e) },
-		func(ctx context.Context, e *app.Env) (server.Service, error) { return clips.New(ctx, e) },
+		func(ctx context.Context, e *app.Env) (server.Service, error) {
+			return analytics.NewWithConfig(ctx, e, cfg.Analytics)
+		},
+		func(ctx context.Context, e *app.Env) (server.Service, error) { return clips.New(ctx, e, cfg.Clips) },
 		func(ctx context.Context, e *app.Env) (server.Service, error) { return collab.New(ctx, e) },
 	} {
 		s, err := build(ctx, env)

@@ -19,12 +19,16 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 	"golang.org/x/term"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	clipsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/clips/v1"
 	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
+	transcribev1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/transcribe/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/internal/mesh"
 	"github.com/clipmesh/clipmesh/platform/app"
@@ -34,11 +38,17 @@ type analyzeCmd struct {
 	Server   string   `help:"gRPC address of a running clipmesh; empty uses one on 127.0.0.1:9090 if it answers, else starts the mesh in this process."`
 	APIKey   string   `name:"api-key" env:"CLIPMESH_API_KEY" help:"API key, when the server requires one."`
 	JSON     bool     `name:"json" help:"Print each full result as JSON on stdout."`
-	Out      string   `name:"out" type:"path" help:"Write each result (and later thumbnails, transcripts, clips) into this directory."`
+	Out      string   `name:"out" type:"path" help:"Write each result, its transcript (SRT) and its clips (MP4, thumbnail, SRT) into this directory."`
 	Language string   `default:"auto" help:"Spoken language: auto or a code such as en."`
 	Advanced bool     `name:"advanced" help:"Run every analysis (faces, emotions, OCR, ...)."`
 	Parallel int      `default:"2" help:"Files analysed at once."`
 	DataDir  string   `name:"data-dir" env:"CLIPMESH_DATA_DIR" help:"Data directory of the in-process mesh."`
+	Clips    int      `name:"clips" default:"3" help:"Clips cut from the best moments (0: none)."`
+	ClipMin  float64  `name:"clip-min" default:"15" help:"Shortest clip in seconds."`
+	ClipMax  float64  `name:"clip-max" default:"60" help:"Longest clip in seconds."`
+	Aspect   []string `name:"aspect" default:"9:16" help:"Aspect ratios of the clips: 9:16, 1:1, 4:5, 16:9."`
+	Captions string   `name:"captions" default:"word" help:"Burned-in caption style: word, block, karaoke, or none."`
+	Preset   string   `name:"preset" help:"Platform preset: tiktok, instagram_reels, youtube_shorts, linkedin, x (empty: by aspect)."`
 	Files    []string `arg:"" type:"existingfile" help:"Media files to analyse."`
 }
 
@@ -95,6 +105,11 @@ func (a *analyzeCmd) Run() error {
 		}
 		if err := a.report(f, results[i]); err != nil {
 			return err
+		}
+		if a.Out != "" {
+			if err := a.export(ctx, cc, f, results[i]); err != nil {
+				return err
+			}
 		}
 	}
 	if failed > 0 {
@@ -194,9 +209,18 @@ func (a *analyzeCmd) one(ctx context.Context, videos videosv1.VideoServiceClient
 	if err != nil {
 		return nil, err
 	}
-	res, err := jobs.Analyze(ctx, &jobsv1.AnalyzeRequest{VideoId: video.GetId(), Options: &jobsv1.AnalyzeOptions{
+	opts := &jobsv1.AnalyzeOptions{
 		Language: a.Language, AdvancedAnalysis: a.Advanced, IncludeThumbnails: a.Out != "", IncludeTranscripts: true,
-	}})
+	}
+	if a.Clips > 0 {
+		style := a.Captions
+		if style == "none" {
+			style = ""
+		}
+		opts.Clips = &clipsv1.ClipOptions{Count: int32(a.Clips), MinSeconds: a.ClipMin, MaxSeconds: a.ClipMax,
+			AspectRatios: a.Aspect, CaptionStyle: style, Preset: a.Preset}
+	}
+	res, err := jobs.Analyze(ctx, &jobsv1.AnalyzeRequest{VideoId: video.GetId(), Options: opts})
 	if err != nil {
 		return nil, fmt.Errorf("queue analysis: %w", err)
 	}
@@ -315,7 +339,95 @@ func (a *analyzeCmd) report(path string, job *jobsv1.Job) error {
 		}
 		fmt.Printf("  %-10s %s\n", s.GetName(), line)
 	}
+	r := job.GetResult()
+	if t := r.GetTranscript(); t != nil {
+		words := 0
+		for _, seg := range t.GetSegments() {
+			words += len(seg.GetWords())
+		}
+		line := fmt.Sprintf("%d words, language %s", words, t.GetLanguage())
+		if t.GetEmptyReason() != "" {
+			line = "empty: " + t.GetEmptyReason()
+		}
+		fmt.Printf("  speech  %s (%s)\n", line, t.GetProducer().GetEngine())
+	}
+	if an := r.GetAnalytics(); an != nil {
+		avg := 0.0
+		for _, e := range an.GetEngagement() {
+			avg += e / float64(len(an.GetEngagement()))
+		}
+		fmt.Printf("  engagement avg %.2f from %d factors\n", avg, len(an.GetFactors()))
+		for i, m := range an.GetMoments() {
+			if i == 3 {
+				break
+			}
+			fmt.Printf("  moment  %6.2f–%6.2f s  score %.2f  %s\n", m.GetRange().GetStartSeconds(), m.GetRange().GetEndSeconds(), m.GetScore(), strings.Join(m.GetReasons(), ", "))
+		}
+	}
+	for _, c := range r.GetClips() {
+		fmt.Printf("  clip    %s  %6.2f–%6.2f s  %s  score %.2f  %s\n", c.GetId(), c.GetRange().GetStartSeconds(), c.GetRange().GetEndSeconds(), c.GetAspectRatio(), c.GetScore(), truncate(c.GetTitle(), 48))
+	}
 	return nil
+}
+
+// export writes the job's transcript and clip files into --out, named after
+// the source file so several inputs can share the directory.
+func (a *analyzeCmd) export(ctx context.Context, cc grpc.ClientConnInterface, path string, job *jobsv1.Job) error {
+	base := filepath.Join(a.Out, strings.TrimSuffix(filepath.Base(path), filepath.Ext(path)))
+	if t := job.GetResult().GetTranscript(); t != nil && t.GetEmptyReason() == "" {
+		resp, err := transcribev1.NewTranscribeServiceClient(cc).GetTranscript(ctx, &transcribev1.GetTranscriptRequest{
+			VideoId: job.GetVideoId(), Format: transcribev1.TranscriptFormat_TRANSCRIPT_FORMAT_SRT})
+		if err != nil {
+			return fmt.Errorf("transcript of %s: %w", path, err)
+		}
+		if err := os.WriteFile(base+".srt", []byte(resp.GetContent()), 0o640); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	clips := clipsv1.NewClipsServiceClient(cc)
+	for i, c := range job.GetResult().GetClips() {
+		for _, kind := range []struct{ name, ext string }{{"clip", ".mp4"}, {"thumbnail", ".jpg"}, {"srt", ".srt"}} {
+			name := fmt.Sprintf("%s.clip%d%s", base, i+1, kind.ext)
+			if err := saveClipFile(ctx, clips, c.GetId(), kind.name, name); err != nil {
+				return fmt.Errorf("clip %s %s: %w", c.GetId(), kind.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// saveClipFile streams one file of a clip into name.
+func saveClipFile(ctx context.Context, clips clipsv1.ClipsServiceClient, id, kind, name string) (err error) {
+	stream, err := clips.ReadClipFile(ctx, &clipsv1.ReadClipFileRequest{ClipId: id, Kind: kind})
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	for {
+		m, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			if status.Code(err) == codes.NotFound {
+				// A clip rendered without captions has no SRT.
+				_ = os.Remove(name)
+				return nil
+			}
+			return err
+		}
+		if _, err := f.Write(m.GetData()); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
 }
 
 func truncate(s string, n int) string {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/clipmesh/clipmesh/services/clips/internal/inputerr"
 )
@@ -119,9 +120,21 @@ func WriteASS(w io.Writer, cues []Cue, st Style, opt ASSOptions) error {
 		if opt.Height > opt.Width {
 			size = opt.Height / 24
 		}
+		// Shrink so the longest line fits between the side margins: bold
+		// DejaVu Sans averages under 0.66 em per character.
+		longest := 0
+		for _, c := range cues {
+			for _, l := range c.Lines {
+				longest = max(longest, utf8.RuneCountInString(l))
+			}
+		}
+		if longest > 0 {
+			size = max(min(size, int(float64(opt.Width-2*(opt.Width/12))/(0.66*float64(longest)))), 8)
+		}
 	}
 	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, "[Script Info]\nScriptType: v4.00+\nPlayResX: %d\nPlayResY: %d\nWrapStyle: 2\nScaledBorderAndShadow: yes\n\n", opt.Width, opt.Height)
+	// WrapStyle 0 (smart wrapping) keeps any line still too wide on screen.
+	fmt.Fprintf(bw, "[Script Info]\nScriptType: v4.00+\nPlayResX: %d\nPlayResY: %d\nWrapStyle: 0\nScaledBorderAndShadow: yes\n\n", opt.Width, opt.Height)
 	bw.WriteString("[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n")
 	// Karaoke fills from SecondaryColour (before) to PrimaryColour (after).
 	primary, secondary := "&H00FFFFFF", "&H00FFFFFF"

@@ -152,8 +152,7 @@ func run(counts []int, edits int, interval, dur time.Duration, writers int, dbUR
 	fmt.Println("| clients | deliveries | p50 ms | p99 ms | max ms | CPU µs/delivery | peer p50 ms | peer p99 ms | peer CPU µs/delivery | p99 ratio |")
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, n := range counts {
-		c0 := cpuTime()
-		lat, err := latency(ctx, urls, key, n, edits, interval)
+		lat, cpu, err := latency(ctx, urls, key, n, edits, interval)
 		if err != nil {
 			return fmt.Errorf("%d clients: %w", n, err)
 		}
@@ -166,9 +165,9 @@ func run(counts []int, edits int, interval, dur time.Duration, writers int, dbUR
 		p50, p99, pmax := stats(lat)
 		q50, q99, _ := stats(peer)
 		fmt.Printf("| %d | %d | %.2f | %.2f | %.2f | %.0f | %.3f | %.3f | %.1f | %.1f× |\n", n, len(lat), ms(p50), ms(p99), ms(pmax),
-			perDelivery(c1-c0, len(lat)), ms(q50), ms(q99), perDelivery(c2-c1, len(peer)), float64(p99)/float64(max(q99, 1)))
+			perDelivery(cpu, len(lat)), ms(q50), ms(q99), perDelivery(c2-c1, len(peer)), float64(p99)/float64(max(q99, 1)))
 	}
-	fmt.Println("\nCPU µs/delivery is the whole process's user+system CPU (servers, gateways and the measuring clients) over the deliveries: a figure the machine's load does not change, unlike the latencies.")
+	fmt.Println("\nCPU µs/delivery is the whole process's user+system CPU (servers, gateways and the measuring clients) from the first measured edit to the last delivery, dialling and joining left out, over the deliveries: a figure the machine's load does not change, unlike the latencies.")
 	ops, err := throughput(ctx, urls, key, writers, dur)
 	if err != nil {
 		return fmt.Errorf("ops/s: %w", err)
@@ -275,10 +274,13 @@ func dial(ctx context.Context, base, key, project string) (*websocket.Conn, int6
 // latency joins n clients to a new project and measures, for each of
 // edits edits made by one more client on replica A, the time from sending
 // it to its arrival at each of the n clients.
-func latency(ctx context.Context, urls [2]string, key string, n, edits int, interval time.Duration) ([]time.Duration, error) {
+//
+// It also returns the process's CPU time over the edits and their
+// deliveries only: dialling and joining the clients is left out.
+func latency(ctx context.Context, urls [2]string, key string, n, edits int, interval time.Duration) ([]time.Duration, time.Duration, error) {
 	project, err := createProject(ctx, urls[0], key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var sent sync.Map // op id → time.Time
 	out := make(chan time.Duration, n*edits)
@@ -300,7 +302,7 @@ func latency(ctx context.Context, urls [2]string, key string, n, edits int, inte
 	for i := range n {
 		c, _, err := dial(ctx, urls[i%2], key, project)
 		if err != nil {
-			return nil, fmt.Errorf("client %d: %w", i, err)
+			return nil, 0, fmt.Errorf("client %d: %w", i, err)
 		}
 		conns = append(conns, c)
 		wg.Go(func() {
@@ -325,7 +327,7 @@ func latency(ctx context.Context, urls [2]string, key string, n, edits int, inte
 	}
 	editor, head, err := dial(ctx, urls[0], key, project)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	conns = append(conns, editor)
 	wg.Go(func() { // the editor reads its own copies
@@ -342,17 +344,18 @@ func latency(ctx context.Context, urls [2]string, key string, n, edits int, inte
 		return editor.Write(ctx, websocket.MessageText, b)
 	}
 	if err := send(map[string]any{"type": "add_clip", "clip_id": "c"}, "setup"); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	head++
 	time.Sleep(100 * time.Millisecond)
+	c0 := cpuTime()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for i := range edits {
 		<-tick.C
 		// Set ops never depend on the base, so the editor need not wait.
 		if err := send(map[string]any{"type": "set", "clip_id": "c", "field": "title", "value": fmt.Sprint("t", i)}, fmt.Sprint("lat-", i)); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 	}
 	want := int64(n * edits)
@@ -361,13 +364,14 @@ func latency(ctx context.Context, urls [2]string, key string, n, edits int, inte
 		time.Sleep(10 * time.Millisecond)
 	}
 	if got.Load() < want {
-		return nil, fmt.Errorf("%d of %d deliveries arrived", got.Load(), want)
+		return nil, 0, fmt.Errorf("%d of %d deliveries arrived", got.Load(), want)
 	}
+	cpu := cpuTime() - c0
 	res := make([]time.Duration, 0, n*edits)
 	for range want {
 		res = append(res, <-out)
 	}
-	return res, nil
+	return res, cpu, nil
 }
 
 // natsPeer measures the same fan-out over bare core NATS: n subscribers on

@@ -75,7 +75,7 @@ func New(ctx context.Context, env *app.Env) (*Service, error) {
 		Media:      &mediasrc.Resolver{Videos: videosv1.NewVideoServiceClient(cc), Blob: env.Blob},
 		Store:      store.New(env.DB),
 		VAD:        vad.New(dir, ort.Options{Logger: env.Logger}),
-		LangID:     langid.NewWhatlang(nil),
+		LangID:     langid.New(dir, nil),
 		MaxSeconds: maxSeconds,
 		Logger:     env.Logger,
 	}

@@ -23,7 +23,7 @@ func TestASSFontFitsWidth(t *testing.T) {
 			}
 		}
 	}
-	if size <= 0 || float64(size)*0.66*float64(len(line)) > 1080-2*90 {
+	if size <= 0 || float64(size)*0.56*float64(len(line)) > 1080-2*90 {
 		t.Fatalf("font size %d does not fit %d characters in 1080 px", size, len(line))
 	}
 	if size < 1920/24/3 {

@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+
+	"github.com/clipmesh/clipmesh/platform/ffmpegx"
 )
 
 // ErrInvalid is wrapped by every "this is not usable media" error, so the
@@ -111,15 +113,16 @@ func (p Prober) Probe(ctx context.Context, path string) (Info, error) {
 	// become the reason a corrupt file is refused.
 	cmd := exec.CommandContext(ctx, bin, "-v", "error", "-print_format", "json",
 		"-show_format", "-show_streams", "-i", path)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	var stdout bytes.Buffer
+	stderr := &ffmpegx.TailBuffer{}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return Info{}, ctx.Err()
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return Info{}, fmt.Errorf("%w: not a readable media file: %s", ErrInvalid, lastLine(scrub(stderr.String(), path)))
+			return Info{}, fmt.Errorf("%w: not a readable media file: %s", ErrInvalid, ffmpegx.Reason(stderr.String(), path))
 		}
 		return Info{}, fmt.Errorf("media: run %s: %w", bin, err)
 	}
@@ -165,7 +168,11 @@ func (p Prober) Probe(ctx context.Context, path string) (Info, error) {
 			}
 		}
 	}
-	if err := p.validate(info, scrub(stderr.String(), path)); err != nil {
+	reason := ""
+	if strings.TrimSpace(stderr.String()) != "" {
+		reason = ffmpegx.Reason(stderr.String(), path)
+	}
+	if err := p.validate(info, reason); err != nil {
 		return Info{}, err
 	}
 	if err := p.decodes(ctx, path, info); err != nil {
@@ -177,10 +184,12 @@ func (p Prober) Probe(ctx context.Context, path string) (Info, error) {
 	return info, nil
 }
 
-func (p Prober) validate(info Info, stderr string) error {
+// validate refuses what probed but cannot be analysed; reason is ffprobe's
+// complaint, if it made one.
+func (p Prober) validate(info Info, reason string) error {
 	if info.Video == nil && info.Audio == nil {
-		if msg := lastLine(stderr); msg != "" {
-			return fmt.Errorf("%w: no audio or video stream (%s)", ErrInvalid, msg)
+		if reason != "" {
+			return fmt.Errorf("%w: no audio or video stream (%s)", ErrInvalid, reason)
 		}
 		return fmt.Errorf("%w: no audio or video stream found (format %q)", ErrInvalid, info.FormatName)
 	}
@@ -211,15 +220,15 @@ func (p Prober) decodes(ctx context.Context, path string, info Info) error {
 	}
 	args = append(args, "-f", "null", "-")
 	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &ffmpegx.TailBuffer{}
+	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("%w: the streams do not decode: %s", ErrInvalid, lastLine(scrub(stderr.String(), path)))
+			return fmt.Errorf("%w: the streams do not decode: %s", ErrInvalid, ffmpegx.Reason(stderr.String(), path))
 		}
 		return fmt.Errorf("media: run ffmpeg: %w", err)
 	}
@@ -261,23 +270,6 @@ func (p Prober) complete(ctx context.Context, bin, path string, info Info) error
 // refusal never reads "12 s is over the limit of 12 s".
 func seconds(s float64) string {
 	return strconv.FormatFloat(math.Round(s*1000)/1000, 'f', -1, 64)
-}
-
-// scrub removes the server's spool path from a tool's message: the client
-// learns what is wrong with its file, not where the server keeps it.
-func scrub(msg, path string) string {
-	msg = strings.ReplaceAll(msg, path+": ", "")
-	return strings.ReplaceAll(msg, path, "the file")
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if l := strings.TrimSpace(lines[i]); l != "" {
-			return l
-		}
-	}
-	return ""
 }
 
 func parseFloat(s string) float64 {

@@ -18,7 +18,11 @@ typedef struct {
 
 // cm_decode decodes one utterance and writes up to max words into segs; it
 // returns the number of words, or -1 on a decoder error.
+// Each chunk starts a new stream: PocketSphinx keeps the noise level of a
+// stream across utterances, which made a pooled decoder's result depend on
+// the chunks it had decoded before.
 static int cm_decode(ps_decoder_t *ps, const int16 *data, size_t n, cm_seg *segs, int max) {
+	if (ps_start_stream(ps) < 0) return -1;
 	if (ps_start_utt(ps) < 0) return -1;
 	if (ps_process_raw(ps, data, n, FALSE, TRUE) < 0) { ps_end_utt(ps); return -1; }
 	if (ps_end_utt(ps) < 0) return -1;

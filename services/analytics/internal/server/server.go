@@ -22,6 +22,7 @@ import (
 	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/platform/auth"
+	"github.com/clipmesh/clipmesh/platform/grpcx"
 	"github.com/clipmesh/clipmesh/services/analytics/internal/adapter"
 	"github.com/clipmesh/clipmesh/services/analytics/internal/engagement"
 	"github.com/clipmesh/clipmesh/services/analytics/internal/moments"
@@ -304,14 +305,10 @@ func remote(err error, what string) error {
 // toStatus maps domain and store errors to gRPC codes; anything
 // unexpected is logged and answered Internal.
 func (s *Server) toStatus(ctx context.Context, err error) error {
-	var se interface{ GRPCStatus() *status.Status }
+	if st, ok := grpcx.KnownStatus(err); ok {
+		return st
+	}
 	switch {
-	case errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK:
-		return se.GRPCStatus().Err()
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "cancelled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	case errors.Is(err, resultstore.ErrNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, engagement.ErrInvalidWeights), errors.Is(err, moments.ErrInvalidOptions):

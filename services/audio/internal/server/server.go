@@ -15,6 +15,7 @@ import (
 
 	audiov1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/audio/v1"
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
+	"github.com/clipmesh/clipmesh/platform/grpcx"
 	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/services/audio/internal/analyze"
 	"github.com/clipmesh/clipmesh/services/audio/internal/decode"
@@ -123,17 +124,8 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "cancelled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	}
-	// A status from a service called on the way (VideoService: not found,
-	// invalid id, unauthenticated) is passed on as it is.
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK {
-		return se.GRPCStatus().Err()
+	if st, ok := grpcx.KnownStatus(err); ok {
+		return st
 	}
 	switch {
 	case errors.Is(err, decode.ErrInvalid), errors.Is(err, mediasrc.ErrInvalidRequest):

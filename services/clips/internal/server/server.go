@@ -32,6 +32,7 @@ import (
 	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
 	"github.com/clipmesh/clipmesh/platform/auth"
 	"github.com/clipmesh/clipmesh/platform/blobstore"
+	"github.com/clipmesh/clipmesh/platform/grpcx"
 	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/platform/natsx"
 	"github.com/clipmesh/clipmesh/services/clips/internal/captions"
@@ -511,15 +512,8 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "cancelled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	}
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK {
-		return se.GRPCStatus().Err()
+	if st, ok := grpcx.KnownStatus(err); ok {
+		return st
 	}
 	var ie *inputerr.Error
 	switch {

@@ -20,6 +20,7 @@ import (
 	jobsv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/jobs/v1"
 	videosv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/videos/v1"
 	"github.com/clipmesh/clipmesh/platform/auth"
+	"github.com/clipmesh/clipmesh/platform/grpcx"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/callback"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/catalog"
 	"github.com/clipmesh/clipmesh/services/jobs/internal/convert"
@@ -64,17 +65,11 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	// A status from below (the upload stream's own) is passed on as it
-	// is, without the wrapping that would leak into its message.
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK {
-		return se.GRPCStatus().Err()
+	// A status from below (the upload stream's own) is passed on as it is.
+	if st, ok := grpcx.KnownStatus(err); ok {
+		return st
 	}
 	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "cancelled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	case errors.Is(err, catalog.ErrNotFound), errors.Is(err, jobstore.ErrNotFound), errors.Is(err, jobstore.ErrBatchNotFound):
 		return status.Error(codes.NotFound, err.Error())
 	case errors.Is(err, media.ErrInvalid), errors.Is(err, catalog.ErrTooLarge),

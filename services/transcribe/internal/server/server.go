@@ -19,6 +19,7 @@ import (
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	transcribev1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/transcribe/v1"
 	"github.com/clipmesh/clipmesh/platform/auth"
+	"github.com/clipmesh/clipmesh/platform/grpcx"
 	"github.com/clipmesh/clipmesh/platform/langid"
 	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/services/transcribe/internal/align"
@@ -464,17 +465,8 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "cancelled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	}
-	// A status from a service called on the way (VideoService: not found,
-	// unauthenticated) or made here is passed on as it is.
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK {
-		return se.GRPCStatus().Err()
+	if st, ok := grpcx.KnownStatus(err); ok {
+		return st
 	}
 	var ule *engine.UnsupportedLanguageError
 	switch {

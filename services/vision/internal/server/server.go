@@ -18,6 +18,7 @@ import (
 
 	commonv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/common/v1"
 	visionv1 "github.com/clipmesh/clipmesh/gen/go/clipmesh/vision/v1"
+	"github.com/clipmesh/clipmesh/platform/grpcx"
 	"github.com/clipmesh/clipmesh/platform/mediasrc"
 	"github.com/clipmesh/clipmesh/platform/natsx"
 	"github.com/clipmesh/clipmesh/services/vision/internal/analysis"
@@ -242,15 +243,8 @@ func (s *Server) toStatus(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		return status.Error(codes.Canceled, "cancelled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
-	}
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) && se.GRPCStatus().Code() != codes.OK {
-		return se.GRPCStatus().Err()
+	if st, ok := grpcx.KnownStatus(err); ok {
+		return st
 	}
 	switch {
 	case errors.Is(err, frames.ErrNoVideo):

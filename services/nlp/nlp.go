@@ -66,11 +66,7 @@ func embedderFromEnv(dir string, getenv func(string) string, opts ort.Options) (
 	if model == "" {
 		return nil, nil
 	}
-	lib, err := models.Path(dir, "onnxruntime")
-	if err != nil {
-		return nil, err
-	}
-	if err := ort.Init(lib); err != nil {
+	if err := ort.InitFromModels(dir); err != nil {
 		return nil, err
 	}
 	out := getenv("CLIPMESH_NLP_EMBEDDING_OUTPUT")

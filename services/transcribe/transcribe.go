@@ -38,11 +38,7 @@ type Service struct {
 // loadWhisper starts ONNX Runtime from the models cache and loads the
 // export in wdir.
 func loadWhisper(modelsDir, wdir string) (*whisper.Runtime, error) {
-	lib, err := models.Path(modelsDir, vad.RuntimeName)
-	if err != nil {
-		return nil, err
-	}
-	if err := ort.Init(lib); err != nil {
+	if err := ort.InitFromModels(modelsDir); err != nil {
 		return nil, err
 	}
 	return whisper.Load(wdir)

@@ -15,8 +15,7 @@ import (
 
 // Model names in the models manifest.
 const (
-	ModelName   = "silero-vad-v5"
-	RuntimeName = "onnxruntime"
+	ModelName = "silero-vad-v5"
 )
 
 // SampleRate is the rate Detector.Write expects.
@@ -86,11 +85,7 @@ func (e *Engine) resolve() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	lib, err := models.Path(e.dir, RuntimeName)
-	if err != nil {
-		return "", err
-	}
-	if err := ort.Init(lib); err != nil {
+	if err := ort.InitFromModels(e.dir); err != nil {
 		return "", err
 	}
 	e.modelPath = model

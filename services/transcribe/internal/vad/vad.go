@@ -18,8 +18,7 @@ import (
 
 // Model names in the models manifest.
 const (
-	ModelName   = "silero-vad-v5"
-	RuntimeName = "onnxruntime"
+	ModelName = "silero-vad-v5"
 	// Engine is the producer engine name of Silero's regions.
 	Engine = "silero-vad"
 )
@@ -54,11 +53,7 @@ func (d *Detector) resolve() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	lib, err := models.Path(d.dir, RuntimeName)
-	if err != nil {
-		return "", err
-	}
-	if err := ort.Init(lib); err != nil {
+	if err := ort.InitFromModels(d.dir); err != nil {
 		return "", err
 	}
 	d.model = model

@@ -19,9 +19,6 @@ import (
 	"github.com/clipmesh/clipmesh/platform/ort/ppocr"
 )
 
-// RuntimeName is the manifest entry of ONNX Runtime.
-const RuntimeName = "onnxruntime"
-
 // Engine hands out the models; it is safe for concurrent use, and so are
 // the models it returns.
 type Engine struct {
@@ -47,18 +44,18 @@ func load[T io.Closer](e *Engine, name string, files []string, mk func(paths []s
 	if m, ok := e.loaded[name]; ok {
 		return m.(T), nil
 	}
+	if err := ort.InitFromModels(e.dir); err != nil {
+		return zero, err
+	}
 	var paths []string
-	for _, f := range append([]string{RuntimeName}, files...) {
+	for _, f := range files {
 		p, err := models.Path(e.dir, f)
 		if err != nil {
 			return zero, err
 		}
 		paths = append(paths, p)
 	}
-	if err := ort.Init(paths[0]); err != nil {
-		return zero, fmt.Errorf("onnxruntime: %w (run `%s`)", err, models.FetchCommand(e.dir))
-	}
-	m, err := mk(paths[1:])
+	m, err := mk(paths)
 	if err != nil {
 		return zero, fmt.Errorf("%s: %w", name, err)
 	}

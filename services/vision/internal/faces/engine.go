@@ -11,8 +11,7 @@ import (
 
 // Model names in the models manifest.
 const (
-	ModelName   = "blazeface-back"
-	RuntimeName = "onnxruntime"
+	ModelName = "blazeface-back"
 )
 
 // Engine loads the face detector from the models cache once, on first use.
@@ -40,12 +39,8 @@ func (e *Engine) Detector() (*blazeface.Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	lib, err := models.Path(e.dir, RuntimeName)
-	if err != nil {
+	if err := ort.InitFromModels(e.dir); err != nil {
 		return nil, err
-	}
-	if err := ort.Init(lib); err != nil {
-		return nil, fmt.Errorf("onnxruntime: %w (run `%s`)", err, models.FetchCommand(e.dir))
 	}
 	d, err := blazeface.New(model, e.opts)
 	if err != nil {

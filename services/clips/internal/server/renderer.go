@@ -243,18 +243,7 @@ func (r *Renderer) handle(ctx context.Context, msg jetstream.Msg) {
 		r.mu.Unlock()
 	}()
 	// Keep the message ours while the render runs longer than AckWait.
-	go func() {
-		t := time.NewTicker(r.ackWait() / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-rctx.Done():
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
+	natsx.KeepInProgress(rctx, msg, r.ackWait()/3)
 	if _, err := r.update(mctx, ten, id, cancel, func(c *clipsv1.Clip) {
 		c.Attempts++
 		c.State, c.Error = clipsv1.ClipState_CLIP_STATE_RENDERING, ""

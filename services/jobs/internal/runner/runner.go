@@ -366,18 +366,7 @@ func (r *Runner) handle(ctx context.Context, msg jetstream.Msg) {
 		r.mu.Unlock()
 	}()
 	// Keep the message ours while the job runs longer than AckWait.
-	go func() {
-		t := time.NewTicker(r.ackWait() / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-jobCtx.Done():
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
+	natsx.KeepInProgress(jobCtx, msg, r.ackWait()/3)
 
 	job.Attempts++
 	job.State = jobsv1.JobState_JOB_STATE_RUNNING
